@@ -1,0 +1,142 @@
+// Package store defines the persistence contract every backend implements
+// (embedded SQLite now, PostgreSQL later) and the sentinel errors callers
+// test with errors.Is. Every object method is scoped by project: there is no
+// way to read an object by id alone, so one tenant can never reach another's.
+//
+// Method names are Entity+Verb (River's convention) and sorted by entity.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/assistd/assistd/internal/schema"
+)
+
+// ErrNotFound means the object does not exist in the caller's project (a
+// foreign object is indistinguishable from a missing one).
+var ErrNotFound = errors.New("store: not found")
+
+// ErrConflict means a uniqueness rule refused the write.
+var ErrConflict = errors.New("store: conflict")
+
+// Store is the persistence contract. Implementations must be safe for
+// concurrent use and must make every multi-row write atomic.
+type Store interface {
+	// Close releases the database.
+	Close() error
+	// Migrate applies pending migrations; it is idempotent.
+	Migrate(ctx context.Context) error
+	// SchemaUpToDate reports whether every migration has been applied.
+	SchemaUpToDate(ctx context.Context) (bool, error)
+
+	APIKeyCount(ctx context.Context) (int, error)
+	APIKeyCreate(ctx context.Context, p *APIKeyCreateParams) (*APIKey, error)
+	// APIKeyGetByHash resolves a key's SHA-256 hash to the key and project.
+	APIKeyGetByHash(ctx context.Context, hash string) (*APIKey, error)
+
+	AssistantCreate(ctx context.Context, projectID string, a *schema.Assistant) error
+	AssistantDelete(ctx context.Context, projectID, id string) error
+	AssistantGet(ctx context.Context, projectID, id string) (*schema.Assistant, error)
+	AssistantList(ctx context.Context, projectID string, p ListParams) (*Page[schema.Assistant], error)
+	// AssistantUpdate reads the assistant, calls patch on it and writes the
+	// result back in one transaction; patch's error aborts the update.
+	AssistantUpdate(ctx context.Context, projectID, id string, patch func(*schema.Assistant) error) (*schema.Assistant, error)
+
+	FileCreate(ctx context.Context, projectID string, f *schema.File) error
+	FileDelete(ctx context.Context, projectID, id string) error
+	FileGet(ctx context.Context, projectID, id string) (*schema.File, error)
+	FileList(ctx context.Context, projectID string, p FileListParams) (*Page[schema.File], error)
+	// FilesExist returns the subset of ids that name live files of the project.
+	FilesExist(ctx context.Context, projectID string, ids []string) (map[string]bool, error)
+
+	MessageCreate(ctx context.Context, projectID string, m *schema.Message) error
+	MessageDelete(ctx context.Context, projectID, threadID, id string) error
+	MessageGet(ctx context.Context, projectID, threadID, id string) (*schema.Message, error)
+	// MessageList returns ErrNotFound when the thread does not exist.
+	MessageList(ctx context.Context, projectID, threadID string, p MessageListParams) (*Page[schema.Message], error)
+	MessageUpdate(ctx context.Context, projectID, threadID, id string, patch func(*schema.Message) error) (*schema.Message, error)
+
+	ProjectCreate(ctx context.Context, p *ProjectCreateParams) (*Project, error)
+	// ProjectGetByName returns ErrNotFound when no project has that name.
+	ProjectGetByName(ctx context.Context, name string) (*Project, error)
+
+	// ThreadCreate inserts the thread and its initial messages atomically.
+	ThreadCreate(ctx context.Context, projectID string, t *schema.Thread, messages []*schema.Message) error
+	// ThreadDelete removes the thread and everything in it.
+	ThreadDelete(ctx context.Context, projectID, id string) error
+	ThreadGet(ctx context.Context, projectID, id string) (*schema.Thread, error)
+	ThreadUpdate(ctx context.Context, projectID, id string, patch func(*schema.Thread) error) (*schema.Thread, error)
+}
+
+// Order values for lists.
+const (
+	OrderAsc  = "asc"
+	OrderDesc = "desc"
+)
+
+// ListParams selects one page of a list. Objects are ordered by creation
+// (insertion order, which ties created_at seconds deterministically).
+type ListParams struct {
+	// Limit is the page size (the API layer validates its range).
+	Limit int
+	// Order is OrderAsc or OrderDesc.
+	Order string
+	// After and Before are object ids; the page holds objects strictly after
+	// (or before) them in Order. An unknown cursor yields an empty page.
+	After  string
+	Before string
+}
+
+// MessageListParams narrows a message list.
+type MessageListParams struct {
+	ListParams
+	// RunID, when set, keeps only messages created by that run.
+	RunID string
+}
+
+// FileListParams narrows a file list.
+type FileListParams struct {
+	ListParams
+	// Purpose, when set, keeps only files with that purpose.
+	Purpose string
+	// Now excludes files expired by then; zero means time.Now().
+	Now time.Time
+}
+
+// Page is one page of a list.
+type Page[T any] struct {
+	Data    []T
+	HasMore bool
+}
+
+// Project is a tenant: every object belongs to one.
+type Project struct {
+	ID        string
+	Name      string
+	CreatedAt int64
+}
+
+// ProjectCreateParams creates a project.
+type ProjectCreateParams struct {
+	ID        string
+	Name      string
+	CreatedAt int64
+}
+
+// APIKey is a bearer key; only its SHA-256 hash is stored.
+type APIKey struct {
+	ID        string
+	ProjectID string
+	Hash      string
+	CreatedAt int64
+}
+
+// APIKeyCreateParams creates a key for a project.
+type APIKeyCreateParams struct {
+	ID        string
+	ProjectID string
+	Hash      string
+	CreatedAt int64
+}
