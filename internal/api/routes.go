@@ -1,8 +1,72 @@
 package api
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
+// routes registers every endpoint in one list (Go 1.22 patterns) and answers
+// unknown paths (404) and wrong methods (405) with the OpenAI error object.
 func (s *Server) routes() http.Handler {
-	mux := http.NewServeMux()
-	return mux
+	api := http.NewServeMux()
+	for pattern, h := range map[string]handlerFunc{
+		"POST /v1/files":                                       s.createFile,
+		"GET /v1/files":                                        s.listFiles,
+		"GET /v1/files/{file_id}":                              s.getFile,
+		"DELETE /v1/files/{file_id}":                           s.deleteFile,
+		"GET /v1/files/{file_id}/content":                      s.getFileContent,
+		"POST /v1/assistants":                                  s.createAssistant,
+		"GET /v1/assistants":                                   s.listAssistants,
+		"GET /v1/assistants/{assistant_id}":                    s.getAssistant,
+		"POST /v1/assistants/{assistant_id}":                   s.modifyAssistant,
+		"DELETE /v1/assistants/{assistant_id}":                 s.deleteAssistant,
+		"POST /v1/threads":                                     s.createThread,
+		"GET /v1/threads/{thread_id}":                          s.getThread,
+		"POST /v1/threads/{thread_id}":                         s.modifyThread,
+		"DELETE /v1/threads/{thread_id}":                       s.deleteThread,
+		"POST /v1/threads/{thread_id}/messages":                s.createMessage,
+		"GET /v1/threads/{thread_id}/messages":                 s.listMessages,
+		"GET /v1/threads/{thread_id}/messages/{message_id}":    s.getMessage,
+		"POST /v1/threads/{thread_id}/messages/{message_id}":   s.modifyMessage,
+		"DELETE /v1/threads/{thread_id}/messages/{message_id}": s.deleteMessage,
+	} {
+		api.Handle(pattern, s.handle(h))
+	}
+	api.HandleFunc("/v1/", s.unknownRoute)
+
+	root := http.NewServeMux()
+	root.Handle("/v1/", s.authenticate(api))
+	root.Handle("/", http.HandlerFunc(s.unknownRoute))
+	return s.common(methodAware(api, root))
+}
+
+// methodAware answers requests whose path exists under another method with
+// 405 and an Allow header, before auth, like OpenAI does.
+func methodAware(api *http.ServeMux, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := api.Handler(r); pattern != "/v1/" && pattern != "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := api.Handler(probe); pattern != "/v1/" && pattern != "" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeJSON(w, http.StatusMethodNotAllowed, &Error{Status: http.StatusMethodNotAllowed, Type: typeInvalidRequest,
+			Message: "Not allowed to " + r.Method + " on " + r.URL.Path + ". (HINT: Perhaps you meant to use a different HTTP method?)"})
+	})
+}
+
+func (s *Server) unknownRoute(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusNotFound, &Error{Status: http.StatusNotFound, Type: typeInvalidRequest,
+		Message: "Invalid URL (" + r.Method + " " + r.URL.Path + ")"})
 }
