@@ -29,6 +29,13 @@ func (s *Server) routes() http.Handler {
 		"GET /v1/threads/{thread_id}/messages/{message_id}":    s.getMessage,
 		"POST /v1/threads/{thread_id}/messages/{message_id}":   s.modifyMessage,
 		"DELETE /v1/threads/{thread_id}/messages/{message_id}": s.deleteMessage,
+		// v1-only sub-resources, served from the v2 mapping.
+		"GET /v1/assistants/{assistant_id}/files":                           s.listAssistantFiles,
+		"POST /v1/assistants/{assistant_id}/files":                          s.createAssistantFile,
+		"GET /v1/assistants/{assistant_id}/files/{file_id}":                 s.getAssistantFile,
+		"DELETE /v1/assistants/{assistant_id}/files/{file_id}":              s.deleteAssistantFile,
+		"GET /v1/threads/{thread_id}/messages/{message_id}/files":           s.listMessageFiles,
+		"GET /v1/threads/{thread_id}/messages/{message_id}/files/{file_id}": s.getMessageFile,
 	} {
 		api.Handle(pattern, s.handle(h))
 	}
