@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/assistd/assistd/internal/api"
+	"github.com/assistd/assistd/internal/apikey"
+	"github.com/assistd/assistd/internal/blob"
+	"github.com/assistd/assistd/internal/config"
+	"github.com/assistd/assistd/internal/store/sqlite"
+)
+
+// HTTP server limits. There is deliberately no ReadTimeout or WriteTimeout:
+// uploads of hundreds of megabytes and long-lived SSE streams must not be cut
+// off by a whole-request deadline. Slow clients are bounded by the header
+// timeout, the body size limits and the idle timeout.
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 1 << 20
+)
+
+// defaultProject is the project that receives the key made on first start.
+const defaultProject = "default"
+
+// Main is one running server: its configuration, database, listener and
+// HTTP server. Open builds it, Run serves until the context ends, Close
+// releases what is left.
+type Main struct {
+	Config config.Config
+	Logger *slog.Logger
+	Store  *sqlite.Store
+	HTTP   *http.Server
+
+	ln net.Listener
+}
+
+// Open prepares everything serve needs and binds the listener, so that once
+// it returns the address accepts connections. When the database holds no API
+// key it creates one for the default project and writes it to notice (the
+// only time the plaintext key is shown).
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger, notice io.Writer) (m *Main, err error) {
+	m = &Main{Config: cfg, Logger: log}
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+	if m.Store, err = openStore(ctx, cfg); err != nil {
+		return nil, err
+	}
+	blobs, err := blob.NewDisk(cfg.BlobDir())
+	if err != nil {
+		return nil, err
+	}
+	n, err := m.Store.APIKeyCount(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("count API keys: %w", err)
+	}
+	if n == 0 {
+		key, err := apikey.Create(ctx, m.Store, defaultProject, time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("create first API key: %w", err)
+		}
+		fmt.Fprintf(notice, "created API key for project %s: %s\n"+
+			"(shown only this once; make more with: assistd keys create --project NAME)\n", defaultProject, key)
+	}
+
+	m.HTTP = &http.Server{
+		Handler: api.New(api.Config{
+			Store:          m.Store,
+			Blobs:          blobs,
+			Logger:         log,
+			MaxUploadBytes: cfg.MaxUploadBytes,
+			MaxBodyBytes:   cfg.MaxBodyBytes,
+		}),
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	var lc net.ListenConfig
+	if m.ln, err = lc.Listen(ctx, "tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	return m, nil
+}
+
+// Addr is the bound address (with the real port when the configured one was
+// 0).
+func (m *Main) Addr() string { return m.ln.Addr().String() }
+
+// Run serves until ctx is done, then shuts down gracefully: it stops
+// accepting, lets in-flight requests finish for up to ShutdownTimeout, and
+// closes the connections still open after that. It returns nil after a clean
+// or timed-out shutdown and the server's error if serving failed.
+func (m *Main) Run(ctx context.Context) error {
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- m.HTTP.Serve(m.ln) }()
+	m.Logger.Info("ready", "addr", m.Addr(), "data", m.Config.DataDir)
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	m.Logger.Info("shutting down", "timeout", m.Config.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+	defer cancel()
+	if err := m.HTTP.Shutdown(sctx); err != nil {
+		m.Logger.Warn("shutdown timed out; closing remaining connections", "error", err)
+		m.HTTP.Close()
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// Close releases the listener and the database. It is safe to call after a
+// failed Open and more than once.
+func (m *Main) Close() error {
+	var errs []error
+	if m.ln != nil {
+		if err := m.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
+		m.Store = nil
+	}
+	return errors.Join(errs...)
+}
+
+func cmdServe(ctx context.Context, args []string, getenv env, stderr io.Writer) int {
+	fs := newFlagSet("serve")
+	cfg, code, ok := parseConfig(fs, args, getenv, stderr)
+	if !ok {
+		return code
+	}
+	log := newLogger(cfg, stderr)
+	m, err := Open(ctx, cfg, log, stderr)
+	if err != nil {
+		log.Error("cannot start", "error", err)
+		return exitError
+	}
+	runErr := m.Run(ctx)
+	if err := m.Close(); err != nil {
+		log.Error("close", "error", err)
+		if runErr == nil {
+			runErr = err
+		}
+	}
+	if runErr != nil {
+		log.Error("server failed", "error", runErr)
+		return exitError
+	}
+	log.Info("stopped")
+	return exitOK
+}
