@@ -46,28 +46,38 @@ type Main struct {
 // it returns the address accepts connections. When the database holds no API
 // key it creates one for the default project and writes it to notice (the
 // only time the plaintext key is shown).
-func Open(ctx context.Context, cfg config.Config, log *slog.Logger, notice io.Writer) (m *Main, err error) {
-	m = &Main{Config: cfg, Logger: log}
-	defer func() {
-		if err != nil {
-			m.Close()
-		}
-	}()
-	if m.Store, err = openStore(ctx, cfg); err != nil {
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger, notice io.Writer) (*Main, error) {
+	m := &Main{Config: cfg, Logger: log}
+	if err := m.open(ctx, notice); err != nil {
+		m.Close()
 		return nil, err
 	}
-	blobs, err := blob.NewDisk(cfg.BlobDir())
+	return m, nil
+}
+
+func (m *Main) open(ctx context.Context, notice io.Writer) error {
+	// Bind first: a busy port fails fast, before the database is touched or
+	// a key is made.
+	var lc net.ListenConfig
+	var err error
+	if m.ln, err = lc.Listen(ctx, "tcp", m.Config.Listen); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	if m.Store, err = openStore(ctx, m.Config); err != nil {
+		return err
+	}
+	blobs, err := blob.NewDisk(m.Config.BlobDir())
 	if err != nil {
-		return nil, err
+		return err
 	}
 	n, err := m.Store.APIKeyCount(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("count API keys: %w", err)
+		return fmt.Errorf("count API keys: %w", err)
 	}
 	if n == 0 {
 		key, err := apikey.Create(ctx, m.Store, defaultProject, time.Now())
 		if err != nil {
-			return nil, fmt.Errorf("create first API key: %w", err)
+			return fmt.Errorf("create first API key: %w", err)
 		}
 		fmt.Fprintf(notice, "created API key for project %s: %s\n"+
 			"(shown only this once; make more with: assistd keys create --project NAME)\n", defaultProject, key)
@@ -77,20 +87,16 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, notice io.Wr
 		Handler: api.New(api.Config{
 			Store:          m.Store,
 			Blobs:          blobs,
-			Logger:         log,
-			MaxUploadBytes: cfg.MaxUploadBytes,
-			MaxBodyBytes:   cfg.MaxBodyBytes,
+			Logger:         m.Logger,
+			MaxUploadBytes: m.Config.MaxUploadBytes,
+			MaxBodyBytes:   m.Config.MaxBodyBytes,
 		}),
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
-	var lc net.ListenConfig
-	if m.ln, err = lc.Listen(ctx, "tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
-	}
-	return m, nil
+	return nil
 }
 
 // Addr is the bound address (with the real port when the configured one was
