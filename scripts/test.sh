@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The project's test command (also what CI runs, via .ci/run):
+#   1. gofmt     - every Go file is formatted
+#   2. go vet    - static checks
+#   3. go test   - all Go tests, with the race detector when a C toolchain is
+#                  available (-race needs cgo); set ASSISTD_TEST_RACE=0 to
+#                  skip it, =1 to insist on it
+#   4. conformance - the official SDKs against a live server
+#                  (test/conformance, when it exists; needs Node >= 20)
+# It needs only Go and Node on a fresh Debian 12 machine.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+section() { printf '\n==> %s\n' "$*"; }
+fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+start=$SECONDS
+
+command -v go >/dev/null || fail "go is not on PATH"
+go version
+
+section "gofmt"
+unformatted=$(find . -name '*.go' -not -path './.git/*' -not -path '*/node_modules/*' -print0 | xargs -0 -r gofmt -l)
+if [[ -n "$unformatted" ]]; then
+	printf '%s\n' "$unformatted" >&2
+	fail "the files above are not gofmt-formatted (run: gofmt -w FILE)"
+fi
+echo "ok"
+
+section "go vet ./..."
+go vet ./...
+echo "ok"
+
+race=()
+case "${ASSISTD_TEST_RACE:-auto}" in
+0) ;;
+1) race=(-race) ;;
+*)
+	if [[ "$(go env CGO_ENABLED)" == 1 ]] && command -v "$(go env CC)" >/dev/null; then
+		race=(-race)
+	else
+		echo "note: no C compiler for cgo, running go test without -race (apt-get install gcc to enable it)" >&2
+	fi
+	;;
+esac
+
+section "go test ${race[*]} -count=1 ./..."
+go test "${race[@]}" -count=1 -timeout 15m ./...
+
+if [[ -f test/conformance/package.json ]]; then
+	section "conformance (test/conformance: npm test)"
+	command -v npm >/dev/null || fail "npm is not on PATH (the conformance suite needs Node >= 20)"
+	(
+		cd test/conformance
+		if [[ -f package-lock.json ]]; then
+			npm ci --no-audit --no-fund
+		else
+			npm install --no-audit --no-fund
+		fi
+		npm test
+	)
+else
+	section "conformance: skipped (no test/conformance/package.json yet)"
+fi
+
+section "all tests passed in $((SECONDS - start))s"
