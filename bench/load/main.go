@@ -146,7 +146,7 @@ func run(o options) (int, error) {
 	okCreates := creates.perSec >= targetCreatesPerSec
 	okList := list.p50 <= targetListP50
 	fmt.Printf("\nassistd load benchmark (SQLite, %s)\n\n", srv.addr)
-	fmt.Printf("%-46s %-12s %-14s %s\n", "measure", "target", "measured", "")
+	fmt.Printf("%-46s %-10s %-22s %s\n", "measure", "target", "measured", "")
 	row := func(name, target, measured string, ok *bool) {
 		verdict := ""
 		if ok != nil {
@@ -155,7 +155,7 @@ func run(o options) (int, error) {
 				verdict = "ok"
 			}
 		}
-		fmt.Printf("%-46s %-12s %-14s %s\n", name, target, measured, verdict)
+		fmt.Printf("%-46s %-10s %-22s %s\n", name, target, measured, verdict)
 	}
 	row(fmt.Sprintf("message creates/s (c=%d, %d threads, %s)", o.concurrency, o.threads, o.duration),
 		fmt.Sprintf(">= %d", targetCreatesPerSec), fmt.Sprintf("%.0f", creates.perSec), &okCreates)
