@@ -469,9 +469,33 @@ func slowUpload(t *testing.T, base, key string) (*io.PipeWriter, *multipart.Writ
 	return pw, mw, status
 }
 
+// waitForPartialBlob waits until the server has started writing an upload
+// into the data directory (blob.Disk streams into a temporary ".put-*" file),
+// which proves the request is in flight.
+func waitForPartialBlob(t *testing.T, data string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		found := false
+		filepath.WalkDir(filepath.Join(data, "files"), func(path string, d os.DirEntry, err error) error {
+			if err == nil && strings.HasPrefix(d.Name(), ".put-") {
+				found = true
+				return filepath.SkipAll
+			}
+			return nil
+		})
+		if found {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("the upload never reached the server's blob store")
+}
+
 func TestServeSIGTERMLetsInFlightUploadFinish(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, nil, "--listen", "127.0.0.1:0", "--data", t.TempDir())
+	data := t.TempDir()
+	s := startServer(t, nil, "--listen", "127.0.0.1:0", "--data", data)
 	base := "http://" + s.addr
 	key := s.printedKey()
 
@@ -483,9 +507,9 @@ func TestServeSIGTERMLetsInFlightUploadFinish(t *testing.T) {
 	if _, err := part.Write(bytes.Repeat([]byte("first half\n"), 1000)); err != nil {
 		t.Fatal(err)
 	}
-	// Give the server time to read the headers and start streaming the body,
-	// then ask it to stop while the upload is unfinished.
-	time.Sleep(300 * time.Millisecond)
+	// Once the server is streaming the body to disk, ask it to stop while
+	// the upload is unfinished.
+	waitForPartialBlob(t, data)
 	select {
 	case code := <-status:
 		t.Fatalf("upload answered %d before its body ended", code)
@@ -524,7 +548,8 @@ func TestServeSIGTERMLetsInFlightUploadFinish(t *testing.T) {
 
 func TestServeShutdownTimeout(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, nil, "--listen", "127.0.0.1:0", "--data", t.TempDir(), "--shutdown-timeout", "500ms")
+	data := t.TempDir()
+	s := startServer(t, nil, "--listen", "127.0.0.1:0", "--data", data, "--shutdown-timeout", "500ms")
 	pw, mw, status := slowUpload(t, "http://"+s.addr, s.printedKey())
 	defer pw.Close()
 	part, err := mw.CreateFormFile("file", "never-ends.txt")
@@ -532,7 +557,7 @@ func TestServeShutdownTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	part.Write([]byte("this upload never finishes"))
-	time.Sleep(300 * time.Millisecond)
+	waitForPartialBlob(t, data)
 
 	start := time.Now()
 	if code := s.stop(10 * time.Second); code != 0 {
