@@ -1,0 +1,177 @@
+// Test harness: builds assistd (once per process, unless ASSISTD_BIN is
+// set), creates a fresh data dir with two projects (A and B), starts
+// `assistd serve` on a free port and stops it with SIGTERM, asserting that
+// the shutdown was graceful (exit code 0).
+import { spawn, execFile } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import OpenAI from 'openai';
+
+const execFileP = promisify(execFile);
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const REPO_ROOT = path.resolve(HERE, '..', '..');
+
+const READY_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+let builtBin; // promise of the binary path, shared by every server in this process
+
+/** Returns the assistd binary: $ASSISTD_BIN, or a fresh `go build` (once per process). */
+export function assistdBinary() {
+  if (process.env.ASSISTD_BIN) return Promise.resolve(path.resolve(process.env.ASSISTD_BIN));
+  builtBin ??= buildBinary();
+  return builtBin;
+}
+
+/** Builds ./cmd/assistd into a new temp dir and returns the binary's path. */
+export async function buildBinary(outDir) {
+  const dir = outDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'assistd-bin-'));
+  const bin = path.join(dir, 'assistd');
+  try {
+    await execFileP('go', ['build', '-o', bin, './cmd/assistd'], {
+      cwd: REPO_ROOT,
+      maxBuffer: 16 << 20,
+    });
+  } catch (err) {
+    throw new Error(`go build ./cmd/assistd failed:\n${err.stderr || err.message}`);
+  }
+  if (!outDir) {
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  }
+  return bin;
+}
+
+/** A free TCP port on 127.0.0.1 (listen on 0, read the port, close). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs `assistd keys create` and returns the key (stdout must be exactly one line). */
+export async function createKey(bin, dataDir, project) {
+  const { stdout } = await execFileP(bin, ['keys', 'create', '--data', dataDir, '--project', project]);
+  const key = stdout.trim();
+  if (key.includes('\n')) {
+    throw new Error(`keys create: expected exactly one line on stdout, got ${JSON.stringify(stdout)}`);
+  }
+  if (!key || /\s/.test(key)) throw new Error(`keys create: bad key ${JSON.stringify(stdout)}`);
+  return key;
+}
+
+/**
+ * Starts a server with a fresh data dir. Returns
+ * {baseURL, origin, port, dataDir, keyA, keyB, clientA, clientB, client(key, opts), stderr(), stop()}.
+ */
+export async function startServer() {
+  const bin = await assistdBinary();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'assistd-data-'));
+  const keyA = await createKey(bin, dataDir, 'A');
+  const keyB = await createKey(bin, dataDir, 'B');
+  if (keyA === keyB) throw new Error('keys create returned the same key for two projects');
+
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const baseURL = `${origin}/v1`;
+
+  const child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data', dataDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise((resolve) => {
+    child.on('exit', (code, signal) => resolve({ code, signal }));
+  });
+  let exitInfo = null;
+  exited.then((e) => (exitInfo = e));
+
+  // Wait until it answers HTTP: GET /v1/assistants with key A → 200.
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let lastErr = '';
+  for (;;) {
+    if (exitInfo) {
+      throw new Error(`assistd serve exited early (${JSON.stringify(exitInfo)}):\n${out}`);
+    }
+    try {
+      const r = await fetch(`${baseURL}/assistants`, {
+        headers: { Authorization: `Bearer ${keyA}`, 'OpenAI-Beta': 'assistants=v2' },
+        signal: AbortSignal.timeout(2000),
+      });
+      await r.arrayBuffer();
+      if (r.status === 200) break;
+      lastErr = `HTTP ${r.status}`;
+    } catch (err) {
+      lastErr = String(err?.cause?.code ?? err);
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`assistd serve not ready after ${READY_TIMEOUT_MS} ms (last: ${lastErr}):\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  const client = (apiKey, opts = {}) => new OpenAI({ apiKey, baseURL, maxRetries: 0, timeout: Number(process.env.ASSISTD_TEST_TIMEOUT_MS ?? 10_000), ...opts });
+
+  let stopped = null;
+  const stop = () => {
+    stopped ??= (async () => {
+      if (!exitInfo) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      const e = await exited;
+      clearTimeout(timer);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      if (e.code !== 0) {
+        throw new Error(`assistd serve did not shut down gracefully on SIGTERM: ${JSON.stringify(e)}\n${out}`);
+      }
+      return e;
+    })();
+    return stopped;
+  };
+
+  return {
+    bin,
+    port,
+    origin,
+    baseURL,
+    dataDir,
+    keyA,
+    keyB,
+    clientA: client(keyA),
+    clientB: client(keyB),
+    client,
+    logs: () => out,
+    stop,
+  };
+}
+
+/** Raw HTTP helper: fetch(baseURL + p) with key and v2 beta header by default; returns {status, headers, body, text}. */
+export async function raw(srv, method, p, { key = srv.keyA, body, headers = {}, beta = 'assistants=v2' } = {}) {
+  const h = { Authorization: `Bearer ${key}`, ...headers };
+  if (beta) h['OpenAI-Beta'] = beta;
+  let payload = body;
+  if (body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array) && !(body instanceof FormData)) {
+    payload = JSON.stringify(body);
+    h['Content-Type'] ??= 'application/json';
+  }
+  const r = await fetch(srv.baseURL + p, { method, headers: h, body: payload });
+  const text = await r.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: r.status, headers: r.headers, body: json, text };
+}
