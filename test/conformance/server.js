@@ -74,7 +74,7 @@ export async function createKey(bin, dataDir, project) {
  * Starts a server with a fresh data dir. Returns
  * {baseURL, origin, port, dataDir, keyA, keyB, clientA, clientB, client(key, opts), stderr(), stop()}.
  */
-export async function startServer() {
+export async function startServer({ env = {} } = {}) {
   const bin = await assistdBinary();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'assistd-data-'));
   const keyA = await createKey(bin, dataDir, 'A');
@@ -87,6 +87,7 @@ export async function startServer() {
 
   const child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data', dataDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let out = '';
   child.stdout.on('data', (d) => (out += d));

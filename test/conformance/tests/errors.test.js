@@ -205,3 +205,29 @@ describe('bad requests', () => {
     assertErrorObject(err.error);
   });
 });
+
+describe('upload size limit', () => {
+  it('a file over max-upload-bytes (ASSISTD_MAX_UPLOAD_BYTES=4096) → 413, at the limit → 200', async () => {
+    const small = await startServer({ env: { ASSISTD_MAX_UPLOAD_BYTES: '4096' } });
+    try {
+      const c = small.clientA;
+      const ok = await c.files.create({ file: await toFile(Buffer.alloc(4096, 1), 'limit.bin'), purpose: 'assistants' });
+      assert.equal(ok.bytes, 4096);
+      let err;
+      try {
+        await c.files.create({ file: await toFile(Buffer.alloc(8192, 2), 'over.bin'), purpose: 'assistants' });
+      } catch (e) {
+        err = e;
+      }
+      assert.ok(err instanceof OpenAI.APIError, `expected an APIError, got ${err?.constructor?.name ?? 'success'}`);
+      assert.equal(err.status, 413);
+      assertErrorObject(err.error);
+      // The rejected upload left nothing behind.
+      const names = [];
+      for await (const f of c.files.list()) names.push(f.filename);
+      assert.deepEqual(names, ['limit.bin']);
+    } finally {
+      await small.stop();
+    }
+  });
+});
