@@ -1,0 +1,258 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/assistd/assistd/internal/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Store is a store.Store backed by one SQLite database file. It is safe for
+// concurrent use.
+type Store struct {
+	// write has exactly one connection: every write and every transaction
+	// runs there, so writers queue in database/sql rather than contend for
+	// SQLite's lock.
+	write *sql.DB
+	// read serves plain reads concurrently (WAL readers do not block the
+	// writer).
+	read *sql.DB
+
+	wstmts stmtCache
+	rstmts stmtCache
+}
+
+// DSN returns the driver data source name for path with the pragmas every
+// connection needs, busy_timeout first. extra holds further query
+// parameters (for example _txlock=immediate).
+func DSN(path string, extra ...string) string {
+	q := "_pragma=busy_timeout(10000)" +
+		"&_pragma=journal_mode(WAL)" +
+		"&_pragma=synchronous(NORMAL)" +
+		"&_pragma=foreign_keys(ON)"
+	for _, e := range extra {
+		q += "&" + e
+	}
+	return "file:" + uriPath.Replace(path) + "?" + q
+}
+
+// uriPath escapes the characters SQLite's URI filenames treat specially.
+var uriPath = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+
+// Open opens the database at path, creating the file when missing. It does
+// not migrate: call Migrate (or check SchemaUpToDate) before serving.
+func Open(ctx context.Context, path string) (*Store, error) {
+	write, err := sql.Open("sqlite", DSN(path, "_txlock=immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	// Connect the writer first: it switches a new file to WAL mode before
+	// any query-only reader connects.
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+
+	n := max(4, runtime.NumCPU())
+	read, err := sql.Open("sqlite", DSN(path, "_pragma=query_only(1)"))
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	read.SetConnMaxLifetime(0)
+	read.SetConnMaxIdleTime(0)
+	if err := read.PingContext(ctx); err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	s := &Store{write: write, read: read}
+	s.wstmts.db = write
+	s.rstmts.db = read
+	return s, nil
+}
+
+// Close closes both connection pools and their prepared statements.
+func (s *Store) Close() error {
+	s.wstmts.close()
+	s.rstmts.close()
+	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+// stmtCache prepares each query once per pool; database/sql then keeps it
+// prepared on every connection it runs on.
+type stmtCache struct {
+	db *sql.DB
+	m  sync.Map // query string -> *sql.Stmt
+	mu sync.Mutex
+}
+
+func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := c.m.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.m.Store(query, st)
+	return st, nil
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		c.m.Delete(k)
+		return true
+	})
+}
+
+// exec runs a write statement outside any explicit transaction.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := s.wstmts.get(ctx, query)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	res, err := st.ExecContext(ctx, args...)
+	return res, mapErr(err)
+}
+
+// queryRow runs a single-row read on the read pool.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) (*sql.Row, error) {
+	st, err := s.rstmts.get(ctx, query)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return st.QueryRowContext(ctx, args...), nil
+}
+
+// query runs a multi-row read on the read pool.
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.rstmts.get(ctx, query)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	rows, err := st.QueryContext(ctx, args...)
+	return rows, mapErr(err)
+}
+
+// wtx is one write transaction. It holds the write pool's only
+// connection, so nothing in it may ask that pool for another one (a
+// DB.Prepare there would deadlock): statements missing from the cache are
+// prepared on the transaction and cached after it ends.
+type wtx struct {
+	*sql.Tx
+	ctx    context.Context
+	s      *Store
+	stmts  map[string]*sql.Stmt
+	missed []string
+}
+
+// stmt returns query prepared on the transaction's connection.
+func (tx *wtx) stmt(query string) (*sql.Stmt, error) {
+	if st, ok := tx.stmts[query]; ok {
+		return st, nil
+	}
+	var st *sql.Stmt
+	if cached, ok := tx.s.wstmts.m.Load(query); ok {
+		st = tx.StmtContext(tx.ctx, cached.(*sql.Stmt))
+	} else {
+		var err error
+		if st, err = tx.PrepareContext(tx.ctx, query); err != nil {
+			return nil, mapErr(err)
+		}
+		tx.missed = append(tx.missed, query)
+	}
+	if tx.stmts == nil {
+		tx.stmts = make(map[string]*sql.Stmt)
+	}
+	tx.stmts[query] = st
+	return st, nil
+}
+
+// exec runs query inside the transaction.
+func (tx *wtx) exec(query string, args ...any) (sql.Result, error) {
+	st, err := tx.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	res, err := st.ExecContext(tx.ctx, args...)
+	return res, mapErr(err)
+}
+
+// inTx runs fn in one write transaction (BEGIN IMMEDIATE), committing when
+// fn returns nil and rolling back otherwise. fn's error is returned as is.
+func (s *Store) inTx(ctx context.Context, fn func(tx *wtx) error) error {
+	sqlTx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err)
+	}
+	tx := &wtx{Tx: sqlTx, ctx: ctx, s: s}
+	if err = fn(tx); err != nil {
+		sqlTx.Rollback()
+	} else {
+		err = mapErr(sqlTx.Commit())
+	}
+	// The connection is free again: cache what the transaction prepared.
+	for _, q := range tx.missed {
+		s.wstmts.get(ctx, q)
+	}
+	return err
+}
+
+// mapErr turns driver errors into the store's sentinels: no rows becomes
+// store.ErrNotFound and a uniqueness violation store.ErrConflict (both
+// wrapped, so the cause stays visible).
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %v", store.ErrConflict, err)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return fmt.Errorf("%w: %v", store.ErrNotFound, err)
+		}
+	}
+	return err
+}
+
+// affectedOne returns store.ErrNotFound when res changed no row.
+func affectedOne(res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
