@@ -102,7 +102,8 @@ func TestAssistantCreateGetUpdateDelete(t *testing.T) {
 		}
 	}
 
-	// Raw updates: nulls clear, {} changes nothing, "auto" is a string.
+	// Raw updates: nulls clear (sampling fields back to their defaults), {}
+	// changes nothing, "auto" is a string.
 	before := h.snapshot(h.keyA, "/v1/assistants/"+a.ID)
 	r := h.mustDo(200, "POST", "/v1/assistants/"+a.ID, h.keyA, `{}`)
 	if !jsonEqual(string(r.Body), before) {
@@ -111,9 +112,12 @@ func TestAssistantCreateGetUpdateDelete(t *testing.T) {
 	r = h.mustDo(200, "POST", "/v1/assistants/"+a.ID, h.keyA,
 		`{"instructions":null,"temperature":null,"top_p":null,"metadata":null,"tools":[],"tool_resources":{},"response_format":"auto","model":"gpt-4.1"}`)
 	o := r.object(t)
-	for _, k := range []string{"instructions", "temperature", "top_p"} {
-		if o[k] != nil {
-			t.Errorf("%s not cleared: %v", k, o[k])
+	if o["instructions"] != nil {
+		t.Errorf("instructions not cleared: %v", o["instructions"])
+	}
+	for _, k := range []string{"temperature", "top_p"} {
+		if o[k] != 1.0 {
+			t.Errorf("%s not reset to 1: %v", k, o[k])
 		}
 	}
 	if o["response_format"] != "auto" || o["model"] != "gpt-4.1" || o["name"] != "Algebra tutor" {
@@ -160,7 +164,8 @@ func TestAssistantCreateMinimalDefaults(t *testing.T) {
 	h := newHarness(t)
 	r := h.mustDo(200, "POST", "/v1/assistants", h.keyA, `{"model":"gpt-4o-mini"}`)
 	o := r.object(t)
-	want := map[string]any{"name": nil, "description": nil, "instructions": nil, "tools": []any{}, "metadata": map[string]any{}}
+	want := map[string]any{"name": nil, "description": nil, "instructions": nil, "tools": []any{}, "metadata": map[string]any{},
+		"temperature": 1.0, "top_p": 1.0, "response_format": "auto"}
 	for k, v := range want {
 		if !reflect.DeepEqual(o[k], v) {
 			t.Errorf("%s = %#v, want %#v", k, o[k], v)

@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/assistd/assistd/internal/schema"
 )
@@ -30,7 +32,27 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.cfg.Logger.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.String("request_id", w.Header().Get("X-Request-Id")), slog.Any("error", err))
 	}
+	if dialect(r) == DialectV1 {
+		apiErr = v1Param(apiErr)
+	}
 	writeJSON(w, apiErr.Status, apiErr)
+}
+
+// v2FileParam matches the v2 request paths that v1 file_ids are translated
+// to: an assistant's code_interpreter file list and a message's attachments.
+var v2FileParam = regexp.MustCompile(`^((?:messages\[\d+\]\.)?)(?:tool_resources\.code_interpreter\.file_ids|attachments)(\[\d+\])(?:\.file_id)?$`)
+
+// v1Param names a v1 request's field as the client sent it: file_ids[i]
+// rather than the v2 path it was translated to.
+func v1Param(e *Error) *Error {
+	m := v2FileParam.FindStringSubmatch(e.Param)
+	if m == nil {
+		return e
+	}
+	out := *e
+	out.Param = m[1] + "file_ids" + m[2]
+	out.Message = strings.ReplaceAll(e.Message, e.Param, out.Param)
+	return &out
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -29,7 +29,12 @@ func (s *Server) routes() http.Handler {
 		"GET /v1/threads/{thread_id}/messages/{message_id}":    s.getMessage,
 		"POST /v1/threads/{thread_id}/messages/{message_id}":   s.modifyMessage,
 		"DELETE /v1/threads/{thread_id}/messages/{message_id}": s.deleteMessage,
-		// v1-only sub-resources, served from the v2 mapping.
+	} {
+		api.Handle(pattern, s.handle(h))
+	}
+	// v1-only sub-resources, served from the v2 mapping. The v2 API has no
+	// such paths, so other dialects get the unknown-route 404.
+	for pattern, h := range map[string]handlerFunc{
 		"GET /v1/assistants/{assistant_id}/files":                           s.listAssistantFiles,
 		"POST /v1/assistants/{assistant_id}/files":                          s.createAssistantFile,
 		"GET /v1/assistants/{assistant_id}/files/{file_id}":                 s.getAssistantFile,
@@ -37,7 +42,7 @@ func (s *Server) routes() http.Handler {
 		"GET /v1/threads/{thread_id}/messages/{message_id}/files":           s.listMessageFiles,
 		"GET /v1/threads/{thread_id}/messages/{message_id}/files/{file_id}": s.getMessageFile,
 	} {
-		api.Handle(pattern, s.handle(h))
+		api.Handle(pattern, s.v1Only(s.handle(h)))
 	}
 	api.HandleFunc("/v1/", s.unknownRoute)
 
@@ -70,6 +75,16 @@ func methodAware(api *http.ServeMux, next http.Handler) http.Handler {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		writeJSON(w, http.StatusMethodNotAllowed, &Error{Status: http.StatusMethodNotAllowed, Type: typeInvalidRequest,
 			Message: "Not allowed to " + r.Method + " on " + r.URL.Path + ". (HINT: Perhaps you meant to use a different HTTP method?)"})
+	})
+}
+
+func (s *Server) v1Only(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if dialect(r) != DialectV1 {
+			s.unknownRoute(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
 	})
 }
 

@@ -64,7 +64,24 @@ func (r *AssistantCreateRequest) Assistant(id string, createdAt int64) *Assistan
 	if r.ToolResources != nil {
 		a.ToolResources = r.ToolResources.Normalized()
 	}
+	a.applySamplingDefaults()
 	return a
+}
+
+// applySamplingDefaults fills what OpenAI reports for unset sampling fields:
+// temperature 1, top_p 1 and response_format "auto".
+func (a *Assistant) applySamplingDefaults() {
+	if a.Temperature == nil {
+		one := 1.0
+		a.Temperature = &one
+	}
+	if a.TopP == nil {
+		one := 1.0
+		a.TopP = &one
+	}
+	if a.ResponseFormat == nil {
+		a.ResponseFormat = &ResponseFormat{Type: ResponseFormatAuto}
+	}
 }
 
 // AssistantModifyRequest is the body of POST /v1/assistants/{id}.
@@ -106,6 +123,7 @@ func (r *AssistantModifyRequest) Patch(a *Assistant) {
 	patchPtr(&a.Temperature, r.Temperature)
 	patchPtr(&a.TopP, r.TopP)
 	patchPtr(&a.ResponseFormat, r.ResponseFormat)
+	a.applySamplingDefaults()
 	if r.Tools.Set {
 		a.Tools = r.Tools.Value
 		if a.Tools == nil {

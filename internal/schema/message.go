@@ -3,7 +3,9 @@ package schema
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 )
 
 // Message statuses.
@@ -110,6 +112,32 @@ type AttachmentTool struct {
 // of text/image_file/image_url parts where text is a plain string.
 type MessageContentInput struct {
 	Parts []ContentPart
+	// invalid holds a problem found while decoding. It is reported by
+	// Validate rather than by UnmarshalJSON so that the param can carry the
+	// caller's prefix (e.g. "messages[2].content[0].type" in a thread create).
+	invalid *contentProblem
+}
+
+type contentProblem struct {
+	rel    string // param relative to the message, e.g. "content[0].type"
+	format string // message with one %s for the full param
+	args   []any
+}
+
+func (c *MessageContentInput) fail(rel, format string, args ...any) error {
+	c.Parts = nil
+	c.invalid = &contentProblem{rel: rel, format: format, args: args}
+	return nil
+}
+
+// problem returns the decoding problem, if any, as a ValidationError whose
+// param starts with prefix.
+func (c *MessageContentInput) problem(prefix string) error {
+	if c.invalid == nil {
+		return nil
+	}
+	param := prefix + c.invalid.rel
+	return Invalid(param, c.invalid.format, append([]any{param}, c.invalid.args...)...)
 }
 
 // UnmarshalJSON decodes either form into output content parts.
@@ -125,50 +153,104 @@ func (c *MessageContentInput) UnmarshalJSON(data []byte) error {
 	}
 	var raws []json.RawMessage
 	if err := json.Unmarshal(data, &raws); err != nil {
-		return &json.UnmarshalTypeError{Value: "value", Type: nil, Field: "content"}
+		return c.fail("content", "Invalid type for '%s': expected a string or an array of content parts, but got %s instead.", jsonKind(data))
 	}
 	parts := make([]ContentPart, 0, len(raws))
 	for i, raw := range raws {
+		rel := fmt.Sprintf("content[%d]", i)
 		var head struct {
-			Type string `json:"type"`
+			Type *string `json:"type"`
 		}
-		if err := json.Unmarshal(raw, &head); err != nil {
-			return Invalid(fmt.Sprintf("content[%d]", i), "Invalid 'content[%d]': expected an object.", i)
+		if err := json.Unmarshal(raw, &head); err != nil || bytes.TrimSpace(raw)[0] != '{' {
+			return c.fail(rel, "Invalid type for '%s': expected an object, but got %s instead.", jsonKind(raw))
 		}
-		switch head.Type {
+		if head.Type == nil {
+			return c.fail(rel+".type", "Missing required parameter: '%s'.")
+		}
+		var part ContentPart
+		var err error
+		switch *head.Type {
 		case ContentText:
 			var v struct {
 				Type string `json:"type"`
 				Text string `json:"text"`
 			}
-			if err := DecodeStrict(raw, &v); err != nil {
-				return err
-			}
-			parts = append(parts, TextPart(v.Text))
+			err = DecodeStrict(raw, &v)
+			part = TextPart(v.Text)
 		case ContentImageFile:
 			var v struct {
 				Type      string     `json:"type"`
 				ImageFile *ImageFile `json:"image_file"`
 			}
-			if err := DecodeStrict(raw, &v); err != nil {
-				return err
-			}
-			parts = append(parts, ContentPart{Type: v.Type, ImageFile: v.ImageFile})
+			err = DecodeStrict(raw, &v)
+			part = ContentPart{Type: v.Type, ImageFile: v.ImageFile}
 		case ContentImageURL:
 			var v struct {
 				Type     string    `json:"type"`
 				ImageURL *ImageURL `json:"image_url"`
 			}
-			if err := DecodeStrict(raw, &v); err != nil {
-				return err
-			}
-			parts = append(parts, ContentPart{Type: v.Type, ImageURL: v.ImageURL})
+			err = DecodeStrict(raw, &v)
+			part = ContentPart{Type: v.Type, ImageURL: v.ImageURL}
 		default:
-			return Invalid(fmt.Sprintf("content[%d].type", i), "Invalid 'content[%d].type': expected one of 'text', 'image_file' or 'image_url', got %q.", i, head.Type)
+			return c.fail(rel+".type", "Invalid value for '%s': expected one of 'text', 'image_file' or 'image_url', got %q.", *head.Type)
 		}
+		if err != nil {
+			return c.failPart(rel, err)
+		}
+		parts = append(parts, part)
 	}
 	c.Parts = parts
 	return nil
+}
+
+// failPart records why one content part did not decode, naming its field.
+func (c *MessageContentInput) failPart(rel string, err error) error {
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) && typ.Field != "" {
+		return c.fail(rel+"."+typ.Field, "Invalid type for '%s': expected %s, but got %s instead.", goKindName(typ), typ.Value)
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return c.fail(rel+"."+strings.Trim(name, `"`), "Unrecognized request argument supplied: %s")
+	}
+	return c.fail(rel, "Invalid '%s': "+strings.ReplaceAll(err.Error(), "%", "%%")+".")
+}
+
+// jsonKind names the JSON type of a raw value for error messages.
+func jsonKind(raw []byte) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	switch raw[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+func goKindName(e *json.UnmarshalTypeError) string {
+	if e.Type == nil {
+		return "a different type"
+	}
+	switch e.Type.Kind().String() {
+	case "string":
+		return "a string"
+	case "int", "int64", "int32", "float64", "float32":
+		return "a number"
+	case "bool":
+		return "a boolean"
+	case "slice", "array":
+		return "an array"
+	}
+	return "an object"
 }
 
 // TextPart makes a text content part with no annotations.
@@ -204,6 +286,9 @@ func (r *MessageCreateRequest) validate(prefix string) error {
 	}
 	if r.Content == nil {
 		return Invalid(prefix+"content", "Missing required parameter: '%scontent'.", prefix)
+	}
+	if err := r.Content.problem(prefix); err != nil {
+		return err
 	}
 	if len(r.Content.Parts) == 0 {
 		return Invalid(prefix+"content", "Invalid '%scontent': empty array. Expected an array with minimum length 1, but got an empty array instead.", prefix)

@@ -189,7 +189,7 @@ func TestFieldAbsentNullValue(t *testing.T) {
 		}
 	}
 	// Modify semantics: absent keeps, null clears, value replaces.
-	a := &schema.Assistant{Name: ptr("old"), Description: ptr("keep"), Temperature: ptr(1.0), Metadata: schema.Metadata{"a": "1"}}
+	a := &schema.Assistant{Name: ptr("old"), Description: ptr("keep"), Temperature: ptr(0.5), Metadata: schema.Metadata{"a": "1"}}
 	var req schema.AssistantModifyRequest
 	if err := schema.DecodeStrict([]byte(`{"name":"new","temperature":null,"metadata":{"b":"2"}}`), &req); err != nil {
 		t.Fatal(err)
@@ -198,7 +198,7 @@ func TestFieldAbsentNullValue(t *testing.T) {
 		t.Fatal(err)
 	}
 	req.Patch(a)
-	if *a.Name != "new" || a.Description == nil || *a.Description != "keep" || a.Temperature != nil || !reflect.DeepEqual(a.Metadata, schema.Metadata{"b": "2"}) {
+	if *a.Name != "new" || a.Description == nil || *a.Description != "keep" || a.Temperature == nil || *a.Temperature != 1 || !reflect.DeepEqual(a.Metadata, schema.Metadata{"b": "2"}) {
 		t.Errorf("patched: %+v", a)
 	}
 }
@@ -298,7 +298,6 @@ func jsonEq(a, b string) bool {
 }
 
 func TestUnknownToolTypeNamesItsParam(t *testing.T) {
-	t.Skip("BUG: schema.Tool.UnmarshalJSON returns a ValidationError without Param for an unknown type; want tools[N].type (e.g. let Tool.Validate's default case reject it)")
 	var req schema.AssistantCreateRequest
 	err := schema.DecodeStrict([]byte(`{"model":"m","tools":[{"type":"code_interpreter"},{"type":"browser"}]}`), &req)
 	if err == nil {
@@ -432,7 +431,6 @@ func TestMessageContentInput(t *testing.T) {
 }
 
 func TestThreadMessagesParamsArePrefixed(t *testing.T) {
-	t.Skip("BUG: errors raised while decoding a thread's messages (MessageContentInput.UnmarshalJSON) name 'content[0].type' instead of 'messages[0].content[0].type'")
 	for _, c := range []struct{ in, param string }{
 		{`{"messages":[{"role":"user","content":"x"},{"content":"x"}]}`, "messages[1].role"},
 		{`{"messages":[{"role":"user","content":[]}]}`, "messages[0].content"},

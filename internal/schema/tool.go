@@ -54,12 +54,17 @@ type FunctionDef struct {
 // UnmarshalJSON decodes one tool strictly according to its type.
 func (t *Tool) UnmarshalJSON(data []byte) error {
 	var head struct {
-		Type string `json:"type"`
+		Type json.RawMessage `json:"type"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
 		return err
 	}
-	switch head.Type {
+	var typ string
+	if json.Unmarshal(head.Type, &typ) != nil {
+		// Not a string: keep its text so Validate names tools[N].type.
+		typ = string(head.Type)
+	}
+	switch typ {
 	case ToolCodeInterpreter, ToolRetrieval:
 		var v struct {
 			Type string `json:"type"`
@@ -87,7 +92,8 @@ func (t *Tool) UnmarshalJSON(data []byte) error {
 		}
 		*t = Tool{Type: v.Type, Function: v.Function}
 	default:
-		return &ValidationError{Message: fmt.Sprintf("Invalid tool type %q: expected one of 'code_interpreter', 'file_search' or 'function'.", head.Type)}
+		// Unknown or missing: Validate reports it with the tool's index.
+		*t = Tool{Type: typ}
 	}
 	return nil
 }
@@ -129,6 +135,8 @@ func (t Tool) Validate(param string) error {
 		if len(f.Parameters) > 0 && !isJSONObject(f.Parameters) {
 			return Invalid(param+".function.parameters", "Invalid '%s.function.parameters': expected an object.", param)
 		}
+	case "":
+		return Invalid(param+".type", "Missing required parameter: '%s.type'.", param)
 	default:
 		return Invalid(param+".type", "Invalid '%s.type': expected one of 'code_interpreter', 'file_search' or 'function', got %q.", param, t.Type)
 	}
