@@ -19,18 +19,21 @@ type ThreadCreateRequest struct {
 }
 
 // Validate checks the initial messages, resources and metadata.
-func (r *ThreadCreateRequest) Validate() error {
+func (r *ThreadCreateRequest) Validate() error { return r.validate("") }
+
+// validate names params under prefix ("thread." inside create-thread-and-run).
+func (r *ThreadCreateRequest) validate(prefix string) error {
 	for i := range r.Messages {
-		if err := r.Messages[i].validate(fmt.Sprintf("messages[%d].", i)); err != nil {
+		if err := r.Messages[i].validate(fmt.Sprintf("%smessages[%d].", prefix, i)); err != nil {
 			return err
 		}
 	}
 	if r.ToolResources != nil {
-		if err := r.ToolResources.Validate("tool_resources", true); err != nil {
+		if err := r.ToolResources.Validate(prefix+"tool_resources", true); err != nil {
 			return err
 		}
 	}
-	return r.Metadata.Validate("metadata")
+	return r.Metadata.Validate(prefix + "metadata")
 }
 
 // Thread builds the new object.
