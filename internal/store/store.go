@@ -18,8 +18,17 @@ import (
 // foreign object is indistinguishable from a missing one).
 var ErrNotFound = errors.New("store: not found")
 
-// ErrConflict means a uniqueness rule refused the write.
+// ErrConflict means a uniqueness rule refused the write, or a RunSave's
+// ExpectStatus no longer held (someone else moved the run).
 var ErrConflict = errors.New("store: conflict")
+
+// ErrActiveRun means the thread has an active run (queued, in_progress,
+// requires_action or cancelling), which refuses new runs and new messages.
+var ErrActiveRun = errors.New("store: thread has an active run")
+
+// ErrLeaseLost means a RunSave or RunLeaseRenew named an owner that no
+// longer holds the run's lease (another executor took it over).
+var ErrLeaseLost = errors.New("store: run lease lost")
 
 // Store is the persistence contract. Implementations must be safe for
 // concurrent use and must make every multi-row write atomic.
@@ -51,6 +60,8 @@ type Store interface {
 	// FilesExist returns the subset of ids that name live files of the project.
 	FilesExist(ctx context.Context, projectID string, ids []string) (map[string]bool, error)
 
+	// MessageCreate returns ErrNotFound when the thread does not exist and
+	// ErrActiveRun when the thread has an active run.
 	MessageCreate(ctx context.Context, projectID string, m *schema.Message) error
 	MessageDelete(ctx context.Context, projectID, threadID, id string) error
 	MessageGet(ctx context.Context, projectID, threadID, id string) (*schema.Message, error)
@@ -61,6 +72,34 @@ type Store interface {
 	ProjectCreate(ctx context.Context, p *ProjectCreateParams) (*Project, error)
 	// ProjectGetByName returns ErrNotFound when no project has that name.
 	ProjectGetByName(ctx context.Context, name string) (*Project, error)
+
+	// RunClaim leases one claimable run to p.Owner until p.LeaseUntil and
+	// returns it; ErrNotFound when there is none. A run is claimable when
+	// its status is queued, in_progress or cancelling and it has no lease or
+	// its lease lapsed before p.Now (its executor died). With p.RunID set
+	// only that run is considered. Each claim increments Attempts.
+	RunClaim(ctx context.Context, p RunClaimParams) (*ClaimedRun, error)
+	// RunCreate inserts messages (the run's additional_messages) and the
+	// run atomically. ErrNotFound when the thread does not exist,
+	// ErrActiveRun when it already has an active run.
+	RunCreate(ctx context.Context, projectID string, run *schema.Run, messages []*schema.Message) error
+	// RunCreateWithThread inserts a new thread, its messages and its first
+	// run atomically (POST /v1/threads/runs).
+	RunCreateWithThread(ctx context.Context, projectID string, t *schema.Thread, messages []*schema.Message, run *schema.Run) error
+	// RunsDue returns up to limit runs, across projects, that are
+	// requires_action or queued with expires_at before now (to be expired).
+	RunsDue(ctx context.Context, now int64, limit int) ([]ClaimedRun, error)
+	RunGet(ctx context.Context, projectID, threadID, id string) (*schema.Run, error)
+	// RunLeaseRenew extends owner's lease; ErrLeaseLost if owner lost it.
+	RunLeaseRenew(ctx context.Context, runID, owner string, until time.Time) error
+	// RunList returns ErrNotFound when the thread does not exist.
+	RunList(ctx context.Context, projectID, threadID string, p ListParams) (*Page[schema.Run], error)
+	// RunSave writes a run transition atomically: the whole run, and the
+	// steps and messages it upserts. See RunSaveParams for its guards.
+	RunSave(ctx context.Context, projectID string, p *RunSaveParams) error
+	RunStepGet(ctx context.Context, projectID, threadID, runID, id string) (*schema.RunStep, error)
+	// RunStepList returns ErrNotFound when the run does not exist.
+	RunStepList(ctx context.Context, projectID, threadID, runID string, p ListParams) (*Page[schema.RunStep], error)
 
 	// ThreadCreate inserts the thread and its initial messages atomically.
 	ThreadCreate(ctx context.Context, projectID string, t *schema.Thread, messages []*schema.Message) error
@@ -103,6 +142,41 @@ type FileListParams struct {
 	Purpose string
 	// Now excludes files expired by then; zero means time.Now().
 	Now time.Time
+}
+
+// RunClaimParams selects and leases a run for an executor.
+type RunClaimParams struct {
+	Owner      string
+	Now        time.Time
+	LeaseUntil time.Time
+	// RunID, when set, claims only that run (a streamed request executes
+	// its own run in the replica that received it).
+	RunID string
+}
+
+// ClaimedRun is a run with the project it belongs to.
+type ClaimedRun struct {
+	ProjectID string
+	Run       *schema.Run
+	// Attempts counts claims of this run, this one included: more than one
+	// means an earlier executor died while holding it.
+	Attempts int
+}
+
+// RunSaveParams is one atomic run transition.
+type RunSaveParams struct {
+	// Run is written whole. When its status is neither queued, in_progress
+	// nor cancelling, the lease is released.
+	Run *schema.Run
+	// ExpectStatus, when set, must equal the stored status, else
+	// ErrConflict and nothing is written (e.g. the run was cancelled).
+	ExpectStatus string
+	// Owner, when set, must hold the run's lease, else ErrLeaseLost.
+	Owner string
+	// Steps and Messages are inserted or replaced (by id), keeping their
+	// original list position when replaced.
+	Steps    []*schema.RunStep
+	Messages []*schema.Message
 }
 
 // Page is one page of a list.
