@@ -1,11 +1,12 @@
 // Package sqlite implements store.Store on an embedded SQLite database using
 // the pure-Go modernc.org/sqlite driver (no cgo).
 //
-// Layout: every object kind (assistants, threads, messages, files) has its
-// own table holding the object's JSON encoding in a data column, next to the
-// few columns queries filter on (project_id, thread_id, run_id, purpose,
-// expires_at). Lists order by the AUTOINCREMENT seq column, which keeps
-// insertion order even when created_at (whole seconds) ties.
+// Layout: every object kind (assistants, threads, messages, runs, run steps,
+// files) has its own table holding the object's JSON encoding in a data
+// column, next to the few columns queries filter on (project_id, thread_id,
+// run_id, status, purpose, expires_at) and, for runs, the executor's lease.
+// Lists order by the AUTOINCREMENT seq column, which keeps insertion order
+// even when created_at (whole seconds) ties.
 //
 // Limits of SQLite, which decide when to move to the PostgreSQL store:
 //

@@ -9,20 +9,30 @@ import (
 )
 
 // MessageCreate inserts m into its thread (m.ThreadID). A thread missing
-// from the project is store.ErrNotFound; the check and the insert are one
-// statement.
+// from the project is store.ErrNotFound and a thread with an active run
+// store.ErrActiveRun; both checks and the insert are one statement, and
+// only a refused insert pays for a second query telling the two apart.
 func (s *Store) MessageCreate(ctx context.Context, projectID string, m *schema.Message) error {
 	data, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
 	res, err := s.exec(ctx, `INSERT INTO messages (id, project_id, thread_id, run_id, created_at, data)
-SELECT ?, project_id, id, ?, ?, ? FROM threads WHERE id = ? AND project_id = ?`,
+SELECT ?, project_id, id, ?, ?, ? FROM threads WHERE id = ? AND project_id = ?
+AND NOT EXISTS (SELECT 1 FROM runs WHERE thread_id = threads.id AND `+activeRun+`)`,
 		m.ID, m.RunID, m.CreatedAt, data, m.ThreadID, projectID)
 	if err != nil {
 		return err
 	}
-	return affectedOne(res)
+	if err := affectedOne(res); err != nil {
+		// Threads are never re-created, so an existing thread means the
+		// insert was refused for its active run.
+		if err := s.exists(ctx, `SELECT 1 FROM threads WHERE id = ? AND project_id = ?`, m.ThreadID, projectID); err != nil {
+			return err
+		}
+		return store.ErrActiveRun
+	}
+	return nil
 }
 
 // MessageDelete removes one message of the thread.

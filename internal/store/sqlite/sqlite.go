@@ -203,6 +203,15 @@ func (tx *wtx) exec(query string, args ...any) (sql.Result, error) {
 	return res, mapErr(err)
 }
 
+// queryRow runs a single-row read inside the transaction.
+func (tx *wtx) queryRow(query string, args ...any) (*sql.Row, error) {
+	st, err := tx.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryRowContext(tx.ctx, args...), nil
+}
+
 // inTx runs fn in one write transaction (BEGIN IMMEDIATE), committing when
 // fn returns nil and rolling back otherwise. fn's error is returned as is.
 func (s *Store) inTx(ctx context.Context, fn func(tx *wtx) error) error {

@@ -42,7 +42,8 @@ func (s *Store) ThreadCreate(ctx context.Context, projectID string, t *schema.Th
 // has just created it).
 const insertMessage = `INSERT INTO messages (id, project_id, thread_id, run_id, created_at, data) VALUES (?, ?, ?, ?, ?, ?)`
 
-// ThreadDelete removes the thread and its messages in one transaction.
+// ThreadDelete removes the thread, its messages, runs and run steps in one
+// transaction.
 func (s *Store) ThreadDelete(ctx context.Context, projectID, id string) error {
 	return s.inTx(ctx, func(tx *wtx) error {
 		res, err := tx.exec(`DELETE FROM threads WHERE id = ? AND project_id = ?`, id, projectID)
@@ -54,8 +55,16 @@ func (s *Store) ThreadDelete(ctx context.Context, projectID, id string) error {
 		}
 		// The foreign key cascades already; this keeps the contract even
 		// if foreign keys were off on the connection.
-		_, err = tx.exec(`DELETE FROM messages WHERE thread_id = ? AND project_id = ?`, id, projectID)
-		return err
+		for _, q := range []string{
+			`DELETE FROM run_steps WHERE thread_id = ? AND project_id = ?`,
+			`DELETE FROM runs WHERE thread_id = ? AND project_id = ?`,
+			`DELETE FROM messages WHERE thread_id = ? AND project_id = ?`,
+		} {
+			if _, err := tx.exec(q, id, projectID); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
