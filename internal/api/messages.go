@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/assistd/assistd/internal/schema"
@@ -47,6 +48,10 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) error {
 	err = s.cfg.Store.MessageCreate(r.Context(), project, m)
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("thread", threadID)
+	}
+	if errors.Is(err, store.ErrActiveRun) {
+		return &Error{Status: http.StatusBadRequest, Type: typeInvalidRequest,
+			Message: fmt.Sprintf("Can't add messages to %s while a run is active.", threadID)}
 	}
 	if err != nil {
 		return err

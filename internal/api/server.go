@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/assistd/assistd/internal/blob"
+	"github.com/assistd/assistd/internal/engine"
 	"github.com/assistd/assistd/internal/store"
 )
 
@@ -30,6 +31,14 @@ type Config struct {
 	MaxBodyBytes int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Engine executes runs.
+	Engine *engine.Engine
+	// RunExpiry is how long a run may wait before it is expired
+	// (expires_at = created_at + RunExpiry); default 10 minutes.
+	RunExpiry time.Duration
+	// PollAfterMs is the openai-poll-after-ms header on run retrieves: how
+	// long the SDKs' poll helpers sleep between polls (default 25).
+	PollAfterMs int
 }
 
 // Server is the HTTP API.
@@ -48,6 +57,12 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.RunExpiry <= 0 {
+		cfg.RunExpiry = 10 * time.Minute
+	}
+	if cfg.PollAfterMs <= 0 {
+		cfg.PollAfterMs = 25
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

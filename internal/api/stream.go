@@ -1,0 +1,82 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/assistd/assistd/internal/engine"
+	"github.com/assistd/assistd/internal/schema"
+)
+
+// streamRun writes a run's events as server-sent events until the run
+// stops (a terminal status or requires_action), then "done". A client that
+// disconnects only ends its stream: the run goes on.
+func (s *Server) streamRun(w http.ResponseWriter, r *http.Request, sub *engine.Subscription, include bool) {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	v1 := dialect(r) == DialectV1
+	for {
+		ev, err := sub.Next(r.Context())
+		if err != nil {
+			return
+		}
+		if err := writeEvent(w, ev.Name, eventPayload(ev.Data, v1, include)); err != nil {
+			return
+		}
+		if run, ok := ev.Data.(*schema.Run); ok && (schema.RunIsTerminal(run.Status) || run.Status == schema.RunRequiresAction) {
+			_, _ = w.Write([]byte("event: done\ndata: [DONE]\n\n"))
+			_ = rc.Flush()
+			return
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+	}
+}
+
+// eventPayload renders an event's object in the request's dialect.
+func eventPayload(data any, v1, include bool) any {
+	switch d := data.(type) {
+	case *schema.Run:
+		if v1 {
+			return d.V1()
+		}
+	case *schema.RunStep:
+		if !include {
+			d = d.WithoutFileSearchContent()
+		}
+		if v1 {
+			return d.V1()
+		}
+		return d
+	case *schema.Message:
+		if v1 {
+			return d.V1()
+		}
+	case *schema.Thread:
+		if v1 {
+			return d.V1()
+		}
+	}
+	return data
+}
+
+func writeEvent(w http.ResponseWriter, name string, data any) error {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 0, len(name)+len(b)+16)
+	buf = append(buf, "event: "...)
+	buf = append(buf, name...)
+	buf = append(buf, "\ndata: "...)
+	buf = append(buf, b...)
+	buf = append(buf, "\n\n"...)
+	_, err = w.Write(buf)
+	return err
+}

@@ -1,0 +1,296 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/assistd/assistd/internal/schema"
+	"github.com/assistd/assistd/internal/store"
+)
+
+// ErrNotActive is returned by Cancel and SubmitToolOutputs when the run is
+// not in a state that allows the action; the error text says why.
+type ErrNotActive struct{ Message string }
+
+func (e *ErrNotActive) Error() string { return e.Message }
+
+// CreateRun commits a queued run (after its additional messages), publishes
+// thread.run.created and thread.run.queued, and starts it here.
+func (e *Engine) CreateRun(ctx context.Context, projectID string, run *schema.Run, messages []*schema.Message) error {
+	if err := e.cfg.Store.RunCreate(ctx, projectID, run, messages); err != nil {
+		return err
+	}
+	e.publish(run.ID, schema.Event{Name: schema.EventRunCreated, Data: cloneRun(run)},
+		schema.Event{Name: schema.EventRunQueued, Data: cloneRun(run)})
+	e.Start(run.ID)
+	return nil
+}
+
+// CreateThreadAndRun commits a new thread, its messages and its run, then
+// publishes thread.created, thread.run.created and thread.run.queued and
+// starts the run here.
+func (e *Engine) CreateThreadAndRun(ctx context.Context, projectID string, t *schema.Thread, messages []*schema.Message, run *schema.Run) error {
+	if err := e.cfg.Store.RunCreateWithThread(ctx, projectID, t, messages, run); err != nil {
+		return err
+	}
+	th := *t
+	e.publish(run.ID, schema.Event{Name: schema.EventThreadCreated, Data: &th},
+		schema.Event{Name: schema.EventRunCreated, Data: cloneRun(run)},
+		schema.Event{Name: schema.EventRunQueued, Data: cloneRun(run)})
+	e.Start(run.ID)
+	return nil
+}
+
+// Cancel asks a run to stop. A queued or requires_action run (which no
+// executor is working on) is cancelled at once; an in_progress run becomes
+// cancelling and its executor finishes the cancellation.
+func (e *Engine) Cancel(ctx context.Context, projectID, threadID, runID string) (*schema.Run, error) {
+	for {
+		run, err := e.cfg.Store.RunGet(ctx, projectID, threadID, runID)
+		if err != nil {
+			return nil, err
+		}
+		prev := run.Status
+		now := e.now()
+		var events []schema.Event
+		p := &store.RunSaveParams{Run: run, ExpectStatus: prev}
+		switch prev {
+		case schema.RunInProgress:
+			run.Status = schema.RunCancelling
+			events = append(events, schema.Event{Name: schema.EventRunCancelling, Data: cloneRun(run)})
+		case schema.RunQueued, schema.RunRequiresAction:
+			// Nobody executes these: cancel them here, with their steps.
+			steps, err := e.openSteps(ctx, projectID, run)
+			if err != nil {
+				return nil, err
+			}
+			for _, s := range steps {
+				s.Status = schema.StepCancelled
+				s.CancelledAt = &now
+				p.Steps = append(p.Steps, s)
+				events = append(events, schema.Event{Name: schema.EventStepCancelled, Data: cloneStep(s)})
+			}
+			run.Status = schema.RunCancelled
+			run.CancelledAt = &now
+			run.ExpiresAt = nil
+			run.RequiredAction = nil
+			events = append([]schema.Event{{Name: schema.EventRunCancelling, Data: withStatus(run, schema.RunCancelling)}}, events...)
+			events = append(events, schema.Event{Name: schema.EventRunCancelled, Data: cloneRun(run)})
+		case schema.RunCancelling:
+			return run, nil
+		default:
+			return nil, &ErrNotActive{Message: fmt.Sprintf("Cannot cancel run with status '%s'.", prev)}
+		}
+		p.Run = run
+		err = e.cfg.Store.RunSave(ctx, projectID, p)
+		if errors.Is(err, store.ErrConflict) {
+			continue // it moved on under us: look again
+		}
+		if err != nil {
+			return nil, err
+		}
+		e.publish(run.ID, events...)
+		if run.Status == schema.RunCancelling {
+			e.interrupt(run.ID)
+			// If its executor is elsewhere or gone, the lease tells; a
+			// cancelling run is claimable, so nudge the scheduler.
+			e.Wake()
+			return run, nil
+		}
+		// The API answers "cancelling" as OpenAI does; the committed state
+		// is already cancelled.
+		return withStatus(run, schema.RunCancelling), nil
+	}
+}
+
+// SubmitToolOutputs records the outputs of the function calls a
+// requires_action run waits for, completes their step, queues the run and
+// starts it here.
+func (e *Engine) SubmitToolOutputs(ctx context.Context, projectID, threadID, runID string, req *schema.SubmitToolOutputsRequest) (*schema.Run, error) {
+	run, err := e.cfg.Store.RunGet(ctx, projectID, threadID, runID)
+	if err != nil {
+		return nil, err
+	}
+	if run.Status != schema.RunRequiresAction || run.RequiredAction == nil {
+		return nil, &ErrNotActive{Message: fmt.Sprintf("Runs in status \"%s\" do not accept tool outputs.", run.Status)}
+	}
+	pending := run.RequiredAction.SubmitToolOutputs.ToolCalls
+	if err := req.Validate(pending); err != nil {
+		return nil, err
+	}
+	outputs := make(map[string]string, len(req.ToolOutputs))
+	for _, o := range req.ToolOutputs {
+		out := ""
+		if o.Output != nil {
+			out = *o.Output
+		}
+		outputs[*o.ToolCallID] = out
+	}
+	steps, err := e.openSteps(ctx, projectID, run)
+	if err != nil {
+		return nil, err
+	}
+	now := e.now()
+	p := &store.RunSaveParams{Run: run, ExpectStatus: schema.RunRequiresAction}
+	var events []schema.Event
+	for _, s := range steps {
+		if s.Type != schema.StepToolCalls {
+			continue
+		}
+		calls := make([]schema.ToolCall, len(s.StepDetails.ToolCalls))
+		for i, c := range s.StepDetails.ToolCalls {
+			if c.Function != nil {
+				if out, ok := outputs[c.ID]; ok {
+					f := *c.Function
+					f.Output = &out
+					c.Function = &f
+				}
+			}
+			calls[i] = c
+		}
+		s.StepDetails.ToolCalls = calls
+		s.Status = schema.StepCompleted
+		s.CompletedAt = &now
+		p.Steps = append(p.Steps, s)
+		events = append(events, schema.Event{Name: schema.EventStepCompleted, Data: cloneStep(s)})
+	}
+	run.Status = schema.RunQueued
+	run.RequiredAction = nil
+	exp := now + int64(e.cfg.RequiresActionTimeout/time.Second)
+	run.ExpiresAt = &exp
+	err = e.cfg.Store.RunSave(ctx, projectID, p)
+	if errors.Is(err, store.ErrConflict) {
+		return nil, &ErrNotActive{Message: "The run is no longer waiting for tool outputs."}
+	}
+	if err != nil {
+		return nil, err
+	}
+	events = append(events, schema.Event{Name: schema.EventRunQueued, Data: cloneRun(run)})
+	e.publish(run.ID, events...)
+	e.Start(run.ID)
+	return run, nil
+}
+
+// AwaitChange waits until the run's status differs from status, or until
+// max passes or ctx ends, and returns the run as it then is. Poll helpers
+// use it so that a client polling a run hears of its completion at once.
+func (e *Engine) AwaitChange(ctx context.Context, projectID, threadID, runID, status string, max time.Duration) (*schema.Run, error) {
+	sub := e.Subscribe(runID)
+	defer sub.Close()
+	run, err := e.cfg.Store.RunGet(ctx, projectID, threadID, runID)
+	if err != nil || run.Status != status {
+		return run, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, max)
+	defer cancel()
+	for {
+		ev, err := sub.Next(wctx)
+		if err != nil {
+			break
+		}
+		if r, ok := ev.Data.(*schema.Run); ok && r.Status != status {
+			break
+		}
+	}
+	return e.cfg.Store.RunGet(ctx, projectID, threadID, runID)
+}
+
+// openSteps returns the run's steps that are still in progress.
+func (e *Engine) openSteps(ctx context.Context, projectID string, run *schema.Run) ([]*schema.RunStep, error) {
+	all, err := e.allSteps(ctx, projectID, run)
+	if err != nil {
+		return nil, err
+	}
+	var open []*schema.RunStep
+	for _, s := range all {
+		if s.Status == schema.StepInProgress {
+			open = append(open, s)
+		}
+	}
+	return open, nil
+}
+
+// allSteps returns every step of the run in creation order.
+func (e *Engine) allSteps(ctx context.Context, projectID string, run *schema.Run) ([]*schema.RunStep, error) {
+	var out []*schema.RunStep
+	after := ""
+	for {
+		page, err := e.cfg.Store.RunStepList(ctx, projectID, run.ThreadID, run.ID, store.ListParams{Limit: 100, Order: store.OrderAsc, After: after})
+		if err != nil {
+			return nil, err
+		}
+		for i := range page.Data {
+			out = append(out, &page.Data[i])
+		}
+		if !page.HasMore || len(page.Data) == 0 {
+			return out, nil
+		}
+		after = page.Data[len(page.Data)-1].ID
+	}
+}
+
+// expireDue moves runs that waited past expires_at (for tool outputs, or
+// in the queue) to expired.
+func (e *Engine) expireDue(ctx context.Context) {
+	due, err := e.cfg.Store.RunsDue(ctx, e.now(), 100)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.cfg.Logger.Error("finding runs to expire", "error", err)
+		}
+		return
+	}
+	for _, d := range due {
+		run := d.Run
+		prev := run.Status
+		steps, err := e.openSteps(ctx, d.ProjectID, run)
+		if err != nil {
+			continue
+		}
+		now := e.now()
+		p := &store.RunSaveParams{Run: run, ExpectStatus: prev}
+		var events []schema.Event
+		for _, s := range steps {
+			s.Status = schema.StepExpired
+			s.ExpiredAt = &now
+			p.Steps = append(p.Steps, s)
+			events = append(events, schema.Event{Name: schema.EventStepExpired, Data: cloneStep(s)})
+		}
+		run.Status = schema.RunExpired
+		run.RequiredAction = nil
+		run.ExpiresAt = nil
+		if err := e.cfg.Store.RunSave(ctx, d.ProjectID, p); err != nil {
+			continue
+		}
+		events = append(events, schema.Event{Name: schema.EventRunExpired, Data: cloneRun(run)})
+		e.publish(run.ID, events...)
+	}
+}
+
+// cloneRun copies a run for publishing, so later changes by the executor do
+// not race with the stream writing it.
+func cloneRun(r *schema.Run) *schema.Run {
+	c := *r
+	return &c
+}
+
+func withStatus(r *schema.Run, status string) *schema.Run {
+	c := *r
+	c.Status = status
+	return &c
+}
+
+func cloneStep(s *schema.RunStep) *schema.RunStep {
+	c := *s
+	if s.StepDetails.ToolCalls != nil {
+		c.StepDetails.ToolCalls = append([]schema.ToolCall(nil), s.StepDetails.ToolCalls...)
+	}
+	return &c
+}
+
+func cloneMessage(m *schema.Message) *schema.Message {
+	c := *m
+	c.Content = append([]schema.ContentPart(nil), m.Content...)
+	return &c
+}

@@ -1,0 +1,97 @@
+package engine
+
+import (
+	"context"
+	"sync"
+
+	"github.com/assistd/assistd/internal/schema"
+)
+
+// bus fans a run's events out to the streams (and poll helpers) of this
+// process. Events are published only after the state they describe is
+// committed, so a subscriber that re-reads the database never sees the
+// future.
+type bus struct {
+	mu   sync.Mutex
+	subs map[string]map[*Subscription]struct{}
+}
+
+func newBus() *bus {
+	return &bus{subs: make(map[string]map[*Subscription]struct{})}
+}
+
+// Subscription receives the events of one run, in order. Its queue is
+// unbounded so that a slow client never stalls the run; it holds at most one
+// run's events.
+type Subscription struct {
+	bus    *bus
+	runID  string
+	mu     sync.Mutex
+	queue  []schema.Event
+	notify chan struct{}
+	closed bool
+}
+
+func (b *bus) subscribe(runID string) *Subscription {
+	s := &Subscription{bus: b, runID: runID, notify: make(chan struct{}, 1)}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	m := b.subs[runID]
+	if m == nil {
+		m = make(map[*Subscription]struct{})
+		b.subs[runID] = m
+	}
+	m[s] = struct{}{}
+	return s
+}
+
+func (b *bus) publish(runID string, events ...schema.Event) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.subs[runID] {
+		s.mu.Lock()
+		s.queue = append(s.queue, events...)
+		s.mu.Unlock()
+		select {
+		case s.notify <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Next returns the next event, waiting for one until ctx ends.
+func (s *Subscription) Next(ctx context.Context) (schema.Event, error) {
+	for {
+		s.mu.Lock()
+		if len(s.queue) > 0 {
+			ev := s.queue[0]
+			s.queue[0] = schema.Event{}
+			s.queue = s.queue[1:]
+			s.mu.Unlock()
+			return ev, nil
+		}
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return schema.Event{}, ctx.Err()
+		case <-s.notify:
+		}
+	}
+}
+
+// Close stops delivery; it is safe to call more than once.
+func (s *Subscription) Close() {
+	b := s.bus
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
+	if m := b.subs[s.runID]; m != nil {
+		delete(m, s)
+		if len(m) == 0 {
+			delete(b.subs, s.runID)
+		}
+	}
+}

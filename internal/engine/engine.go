@@ -1,0 +1,212 @@
+// Package engine executes runs: it claims them under a lease, drives the
+// run state machine through model turns and tool calls, commits every
+// transition before publishing it as a stream event, and takes over runs
+// whose executor died.
+//
+// The runs table is the durable queue: a run that is queued, in_progress or
+// cancelling with no live lease is work for any replica. A replica that
+// receives a request starts that run at once (no queue latency); the
+// scheduler loop picks up everything else (runs of dead executors, runs
+// queued elsewhere) and expires runs that waited too long.
+package engine
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/assistd/assistd/internal/blob"
+	"github.com/assistd/assistd/internal/llm"
+	"github.com/assistd/assistd/internal/schema"
+	"github.com/assistd/assistd/internal/store"
+)
+
+// TokenCounter counts prompt tokens the way the model's tokenizer does.
+type TokenCounter interface {
+	CountMessages(model string, msgs []llm.Message, tools []llm.Tool) int
+}
+
+// Config wires an engine.
+type Config struct {
+	Store  store.Store
+	Blobs  blob.Store
+	Models llm.Provider
+	// ContextWindow returns a model's context size in tokens (for the auto
+	// truncation strategy); nil means 128,000 for every model.
+	ContextWindow func(model string) int
+	Tokens        TokenCounter
+	Logger        *slog.Logger
+	Now           func() time.Time
+	// Owner names this executor in leases; unique per process.
+	Owner string
+	// Lease is how long a claim lasts without renewal; an executor that
+	// dies loses its runs to another after at most this long.
+	Lease time.Duration
+	// ScanInterval is how often the scheduler looks for orphaned or queued
+	// runs and for runs to expire.
+	ScanInterval time.Duration
+	// RequiresActionTimeout is how long a run waits for tool outputs.
+	RequiresActionTimeout time.Duration
+	// MaxAttempts bounds takeovers: a run claimed more often than this
+	// fails with server_error instead of being retried forever.
+	MaxAttempts int
+	// MaxTurns bounds model turns in one run (tool loops).
+	MaxTurns int
+}
+
+// Engine runs runs. Its zero value is not usable; see New.
+type Engine struct {
+	cfg  Config
+	bus  *bus
+	wake chan struct{}
+
+	mu sync.Mutex
+	// running maps run ids executing here to their cancel functions.
+	running map[string]context.CancelFunc
+	// ctx is the engine's lifetime, set by Run; executions derive from it.
+	ctx context.Context
+	wg  sync.WaitGroup
+}
+
+// New returns an engine; call Run to start its scheduler.
+func New(cfg Config) *Engine {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Owner == "" {
+		cfg.Owner = schema.NewID("exec_")
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 30 * time.Second
+	}
+	if cfg.ScanInterval <= 0 {
+		cfg.ScanInterval = time.Second
+	}
+	if cfg.RequiresActionTimeout <= 0 {
+		cfg.RequiresActionTimeout = 10 * time.Minute
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 3
+	}
+	if cfg.MaxTurns <= 0 {
+		cfg.MaxTurns = 25
+	}
+	if cfg.ContextWindow == nil {
+		cfg.ContextWindow = func(string) int { return 128000 }
+	}
+	return &Engine{cfg: cfg, bus: newBus(), wake: make(chan struct{}, 1), running: make(map[string]context.CancelFunc)}
+}
+
+// Run schedules runs until ctx ends, then stops every execution, releases
+// their leases so another replica (or this one, restarted) takes them over
+// at once, and returns.
+func (e *Engine) Run(ctx context.Context) error {
+	e.mu.Lock()
+	e.ctx = ctx
+	e.mu.Unlock()
+	ticker := time.NewTicker(e.cfg.ScanInterval)
+	defer ticker.Stop()
+	for {
+		e.expireDue(ctx)
+		e.claimAll(ctx)
+		select {
+		case <-ctx.Done():
+			e.wg.Wait()
+			return nil
+		case <-ticker.C:
+		case <-e.wake:
+		}
+	}
+}
+
+// Wake asks the scheduler to look for claimable runs now.
+func (e *Engine) Wake() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Subscribe returns the events of run runID published from now on.
+func (e *Engine) Subscribe(runID string) *Subscription { return e.bus.subscribe(runID) }
+
+func (e *Engine) claimAll(ctx context.Context) {
+	for ctx.Err() == nil {
+		now := e.cfg.Now()
+		c, err := e.cfg.Store.RunClaim(ctx, store.RunClaimParams{Owner: e.cfg.Owner, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
+		if err != nil {
+			if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
+				e.cfg.Logger.Error("claiming runs", "error", err)
+			}
+			return
+		}
+		e.spawn(c)
+	}
+}
+
+// Start executes run runID in this process now, if it is claimable. The
+// execution belongs to the engine, not to the caller's request: a client
+// that goes away does not stop its run.
+func (e *Engine) Start(runID string) {
+	e.mu.Lock()
+	ctx := e.ctx
+	e.mu.Unlock()
+	if ctx == nil || ctx.Err() != nil {
+		e.Wake()
+		return
+	}
+	now := e.cfg.Now()
+	c, err := e.cfg.Store.RunClaim(ctx, store.RunClaimParams{Owner: e.cfg.Owner, Now: now, LeaseUntil: now.Add(e.cfg.Lease), RunID: runID})
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			e.cfg.Logger.Error("claiming run", "run_id", runID, "error", err)
+			e.Wake()
+		}
+		return
+	}
+	e.spawn(c)
+}
+
+func (e *Engine) spawn(c *store.ClaimedRun) {
+	e.mu.Lock()
+	parent := e.ctx
+	if parent == nil || parent.Err() != nil {
+		e.mu.Unlock()
+		return
+	}
+	ctx, cancel := context.WithCancel(parent)
+	e.running[c.Run.ID] = cancel
+	e.wg.Add(1)
+	e.mu.Unlock()
+	go func() {
+		defer e.wg.Done()
+		defer func() {
+			e.mu.Lock()
+			delete(e.running, c.Run.ID)
+			e.mu.Unlock()
+			cancel()
+		}()
+		x := &execution{e: e, project: c.ProjectID, run: c.Run, attempts: c.Attempts}
+		x.execute(ctx)
+	}()
+}
+
+// interrupt stops this process's execution of runID, if any, so that it
+// notices a cancel at once instead of at its next commit.
+func (e *Engine) interrupt(runID string) {
+	e.mu.Lock()
+	cancel := e.running[runID]
+	e.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+func (e *Engine) publish(runID string, events ...schema.Event) { e.bus.publish(runID, events...) }
+
+func (e *Engine) now() int64 { return e.cfg.Now().Unix() }
