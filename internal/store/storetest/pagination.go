@@ -23,6 +23,10 @@ func ids[T any](xs []T) []string {
 			out[i] = x.ID
 		case *schema.Thread:
 			out[i] = x.ID
+		case *schema.Run:
+			out[i] = x.ID
+		case *schema.RunStep:
+			out[i] = x.ID
 		default:
 			panic(fmt.Sprintf("storetest: ids of %T", x))
 		}
@@ -89,6 +93,53 @@ func testPagination(t *testing.T, newStore func(t *testing.T) store.Store) {
 				return ids(page.Data), page.HasMore, nil
 			}
 			return created, mine, foreign
+		},
+		"Run": func(t *testing.T, b *testBundle, createdAt []int64) ([]string, lister, lister) {
+			th, noise := newThread(1), newThread(1)
+			must(t, "ThreadCreate", b.s.ThreadCreate(b.ctx, b.proj, th, nil))
+			must(t, "ThreadCreate", b.s.ThreadCreate(b.ctx, b.proj, noise, nil))
+			var created []string
+			for _, c := range createdAt {
+				// Finished runs, so that the thread takes the next one.
+				r := newRun(th.ID, c, schema.RunCompleted)
+				must(t, "RunCreate", b.s.RunCreate(b.ctx, b.proj, r, nil))
+				created = append(created, r.ID)
+				must(t, "RunCreate", b.s.RunCreate(b.ctx, b.proj, newRun(noise.ID, c, schema.RunCompleted), nil))
+			}
+			list := func(threadID string) lister {
+				return func(p store.ListParams) ([]string, bool, error) {
+					page, err := b.s.RunList(b.ctx, b.proj, threadID, p)
+					if err != nil {
+						return nil, false, err
+					}
+					return ids(page.Data), page.HasMore, nil
+				}
+			}
+			return created, list(th.ID), list(noise.ID)
+		},
+		"RunStep": func(t *testing.T, b *testBundle, createdAt []int64) ([]string, lister, lister) {
+			th, noise := newThread(1), newThread(1)
+			r, nr := newRun(th.ID, 1, schema.RunInProgress), newRun(noise.ID, 1, schema.RunInProgress)
+			must(t, "RunCreateWithThread", b.s.RunCreateWithThread(b.ctx, b.proj, th, nil, r))
+			must(t, "RunCreateWithThread", b.s.RunCreateWithThread(b.ctx, b.proj, noise, nil, nr))
+			var created []string
+			for _, c := range createdAt {
+				// One step per save, as the engine writes them.
+				st := newStep(r, c)
+				must(t, "RunSave", b.s.RunSave(b.ctx, b.proj, &store.RunSaveParams{Run: r, Steps: []*schema.RunStep{st}}))
+				created = append(created, st.ID)
+				must(t, "RunSave", b.s.RunSave(b.ctx, b.proj, &store.RunSaveParams{Run: nr, Steps: []*schema.RunStep{newStep(nr, c)}}))
+			}
+			list := func(run *schema.Run) lister {
+				return func(p store.ListParams) ([]string, bool, error) {
+					page, err := b.s.RunStepList(b.ctx, b.proj, run.ThreadID, run.ID, p)
+					if err != nil {
+						return nil, false, err
+					}
+					return ids(page.Data), page.HasMore, nil
+				}
+			}
+			return created, list(r), list(nr)
 		},
 		"File": func(t *testing.T, b *testBundle, createdAt []int64) ([]string, lister, lister) {
 			var created []string

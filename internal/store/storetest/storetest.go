@@ -31,6 +31,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Assistant", func(t *testing.T) { testAssistant(t, newStore) })
 	t.Run("Thread", func(t *testing.T) { testThread(t, newStore) })
 	t.Run("Message", func(t *testing.T) { testMessage(t, newStore) })
+	t.Run("Run", func(t *testing.T) { testRun(t, newStore) })
 	t.Run("File", func(t *testing.T) { testFile(t, newStore) })
 	t.Run("Pagination", func(t *testing.T) { testPagination(t, newStore) })
 }
@@ -101,6 +102,47 @@ func newMessage(threadID string, createdAt int64, text string) *schema.Message {
 		Content:     []schema.ContentPart{schema.TextPart(text)},
 		Attachments: []schema.MessageAttachment{},
 		Metadata:    schema.Metadata{},
+	}
+}
+
+// newRun returns a run of threadID in status created at createdAt, due to
+// expire ten minutes later.
+func newRun(threadID string, createdAt int64, status string) *schema.Run {
+	return &schema.Run{
+		ID:                 schema.NewID(schema.PrefixRun),
+		Object:             "thread.run",
+		CreatedAt:          createdAt,
+		ThreadID:           threadID,
+		AssistantID:        "asst_1",
+		Status:             status,
+		ExpiresAt:          ptr(createdAt + 600),
+		Model:              "gpt-4o",
+		Instructions:       "Be brief.",
+		Tools:              []schema.Tool{},
+		Metadata:           schema.Metadata{},
+		TruncationStrategy: schema.TruncationStrategy{Type: schema.TruncationAuto},
+		ToolChoice:         schema.ToolChoice{Mode: schema.ToolChoiceAuto},
+		ParallelToolCalls:  true,
+		ResponseFormat:     schema.ResponseFormat{Type: schema.ResponseFormatAuto},
+	}
+}
+
+// newStep returns an in-progress message_creation step of run.
+func newStep(run *schema.Run, createdAt int64) *schema.RunStep {
+	return &schema.RunStep{
+		ID:          schema.NewID(schema.PrefixStep),
+		Object:      "thread.run.step",
+		CreatedAt:   createdAt,
+		AssistantID: run.AssistantID,
+		ThreadID:    run.ThreadID,
+		RunID:       run.ID,
+		Type:        schema.StepMessageCreation,
+		Status:      schema.StepInProgress,
+		StepDetails: schema.StepDetails{
+			Type:            schema.StepMessageCreation,
+			MessageCreation: &schema.MessageCreation{MessageID: schema.NewID(schema.PrefixMessage)},
+		},
+		Metadata: schema.Metadata{},
 	}
 }
 
