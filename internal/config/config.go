@@ -33,6 +33,8 @@ const (
 	MaxUploadBytesDefault  = 512 << 20
 	MaxBodyBytesDefault    = 8 << 20
 	ShutdownTimeoutDefault = 30 * time.Second
+	RequiresActionDefault  = 10 * time.Minute
+	RunLeaseDefault        = 30 * time.Second
 	LogLevelDefault        = "info"
 	LogFormatDefault       = "text"
 )
@@ -61,18 +63,26 @@ type Config struct {
 	// ShutdownTimeout bounds how long serve waits for in-flight requests
 	// after SIGTERM/SIGINT before closing their connections.
 	ShutdownTimeout time.Duration
+	// RequiresActionTimeout is how long a run waits for tool outputs.
+	RequiresActionTimeout time.Duration
+	// RunLease bounds how long a dead replica's runs stay claimed.
+	RunLease time.Duration
+	// Models is the config file's "models" object (model routing), or nil.
+	Models json.RawMessage
 }
 
 // Default returns the configuration used when nothing is set.
 func Default() Config {
 	return Config{
-		DataDir:         DataDirDefault,
-		Listen:          ListenDefault,
-		LogFormat:       LogFormatDefault,
-		LogLevel:        LogLevelDefault,
-		MaxBodyBytes:    MaxBodyBytesDefault,
-		MaxUploadBytes:  MaxUploadBytesDefault,
-		ShutdownTimeout: ShutdownTimeoutDefault,
+		DataDir:               DataDirDefault,
+		Listen:                ListenDefault,
+		LogFormat:             LogFormatDefault,
+		LogLevel:              LogLevelDefault,
+		MaxBodyBytes:          MaxBodyBytesDefault,
+		MaxUploadBytes:        MaxUploadBytesDefault,
+		RequiresActionTimeout: RequiresActionDefault,
+		RunLease:              RunLeaseDefault,
+		ShutdownTimeout:       ShutdownTimeoutDefault,
 	}
 }
 
@@ -92,6 +102,11 @@ const (
 	OptMaxBodyBytes    = "max-body-bytes"
 	OptMaxUploadBytes  = "max-upload-bytes"
 	OptShutdownTimeout = "shutdown-timeout"
+	OptRequiresAction  = "requires-action-timeout"
+	OptRunLease        = "run-lease"
+	// OptModels is a file-only key: the model routing table (see
+	// internal/llm's RouterConfig), a JSON object rather than a scalar.
+	OptModels = "models"
 )
 
 // option describes one setting: how to document it and how to apply a raw
@@ -129,6 +144,15 @@ var options = []option{
 	{OptShutdownTimeout, "time to let in-flight requests finish on SIGTERM (Go duration, e.g. 30s)",
 		func(c Config) string { return c.ShutdownTimeout.String() },
 		func(c *Config, v string) (err error) { c.ShutdownTimeout, err = time.ParseDuration(v); return err }},
+	{OptRequiresAction, "how long a run waits for tool outputs before it expires (Go duration)",
+		func(c Config) string { return c.RequiresActionTimeout.String() },
+		func(c *Config, v string) (err error) {
+			c.RequiresActionTimeout, err = time.ParseDuration(v)
+			return err
+		}},
+	{OptRunLease, "how long a run's executor lease lasts without renewal; a crashed replica's runs are taken over after it (Go duration)",
+		func(c Config) string { return c.RunLease.String() },
+		func(c *Config, v string) (err error) { c.RunLease, err = time.ParseDuration(v); return err }},
 }
 
 func lookup(name string) (option, bool) {
@@ -231,10 +255,11 @@ func resolve(flags map[string]string, getenv func(string) string) (Config, error
 		path = getenv(EnvName(OptConfig))
 	}
 	if path != "" {
-		fileVals, err := readFile(path)
+		fileVals, models, err := readFile(path)
 		if err != nil {
 			return Config{}, err
 		}
+		c.Models = models
 		for _, o := range options {
 			if v, ok := fileVals[o.name]; ok {
 				if err := o.set(&c, v); err != nil {
@@ -277,31 +302,36 @@ func resolve(flags map[string]string, getenv func(string) string) (Config, error
 // readFile reads a JSON object whose keys are option names and whose values
 // are strings or numbers. Unknown keys, including "config", are errors so that
 // typos do not pass silently.
-func readFile(path string) (map[string]string, error) {
+func readFile(path string) (map[string]string, json.RawMessage, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, nil, fmt.Errorf("config: %w", err)
 	}
 	var raw map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("config: %s: not a JSON object: %w", path, err)
+		return nil, nil, fmt.Errorf("config: %s: not a JSON object: %w", path, err)
 	}
 	if dec.More() {
-		return nil, fmt.Errorf("config: %s: trailing data after the JSON object", path)
+		return nil, nil, fmt.Errorf("config: %s: trailing data after the JSON object", path)
 	}
 	out := map[string]string{}
+	var models json.RawMessage
 	for k, v := range raw {
+		if k == OptModels {
+			models = v
+			continue
+		}
 		if _, ok := lookup(k); !ok || k == OptConfig {
-			return nil, fmt.Errorf("config: %s: unknown key %q (known: %s)", path, k, strings.Join(fileKeys(), ", "))
+			return nil, nil, fmt.Errorf("config: %s: unknown key %q (known: %s)", path, k, strings.Join(append(fileKeys(), OptModels), ", "))
 		}
 		s, err := scalar(v)
 		if err != nil {
-			return nil, fmt.Errorf("config: %s: key %q: %w", path, k, err)
+			return nil, nil, fmt.Errorf("config: %s: key %q: %w", path, k, err)
 		}
 		out[k] = s
 	}
-	return out, nil
+	return out, models, nil
 }
 
 func fileKeys() []string {
@@ -363,6 +393,12 @@ func (c Config) Validate() error {
 	if c.MaxBodyBytes <= 0 {
 		add(OptMaxBodyBytes, "must be positive, got %d", c.MaxBodyBytes)
 	}
+	if c.RequiresActionTimeout <= 0 {
+		add(OptRequiresAction, "must be positive, got %s", c.RequiresActionTimeout)
+	}
+	if c.RunLease < time.Second {
+		add(OptRunLease, "must be at least 1s, got %s", c.RunLease)
+	}
 	if c.ShutdownTimeout <= 0 {
 		add(OptShutdownTimeout, "must be positive, got %s", c.ShutdownTimeout)
 	}
@@ -390,6 +426,11 @@ func (c Config) Dump() []byte {
 		OptMaxBodyBytes:    c.MaxBodyBytes,
 		OptMaxUploadBytes:  c.MaxUploadBytes,
 		OptShutdownTimeout: c.ShutdownTimeout.String(),
+		OptRequiresAction:  c.RequiresActionTimeout.String(),
+		OptRunLease:        c.RunLease.String(),
+	}
+	if len(c.Models) > 0 {
+		m[OptModels] = c.Models
 	}
 	out, _ := json.MarshalIndent(m, "", "  ") // map keys are sorted
 	return append(out, '\n')

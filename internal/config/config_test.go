@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -44,7 +45,7 @@ func TestLoadPrecedence(t *testing.T) {
 		{
 			name: "Defaults",
 			check: func(t *testing.T, c Config) {
-				if c != Default() {
+				if !reflect.DeepEqual(c, Default()) {
 					t.Fatalf("got %+v, want defaults %+v", c, Default())
 				}
 				if c.Listen != "127.0.0.1:8080" || c.DataDir != "./assistd-data" || c.MaxUploadBytes != 512<<20 ||
@@ -58,8 +59,9 @@ func TestLoadPrecedence(t *testing.T) {
 			args: []string{"--config", file},
 			check: func(t *testing.T, c Config) {
 				want := Config{ConfigFile: file, Listen: "127.0.0.1:7000", DataDir: "/from/file", MaxUploadBytes: 1 << 20,
-					MaxBodyBytes: 64 << 10, ShutdownTimeout: 5 * time.Second, LogLevel: "debug", LogFormat: "json"}
-				if c != want {
+					MaxBodyBytes: 64 << 10, ShutdownTimeout: 5 * time.Second, LogLevel: "debug", LogFormat: "json",
+					RequiresActionTimeout: RequiresActionDefault, RunLease: RunLeaseDefault}
+				if !reflect.DeepEqual(c, want) {
 					t.Fatalf("got %+v, want %+v", c, want)
 				}
 			},
@@ -267,7 +269,7 @@ func TestDumpIsALoadableFile(t *testing.T) {
 		t.Fatalf("loading the dump: %v\n%s", err, c.Dump())
 	}
 	back.ConfigFile = ""
-	if back != c {
+	if !reflect.DeepEqual(back, c) {
 		t.Fatalf("round trip: got %+v, want %+v", back, c)
 	}
 }
