@@ -50,7 +50,7 @@ var weatherTool = openai.ChatCompletionFunctionTool(shared.FunctionDefinitionPar
 })
 
 const weatherScript = `{"rules": [
-	{"match": {"user_contains": "WEATHER", "tool_available": "get_weather"},
+	{"match": {"user_contains": "WEATHER", "tool_available": "get_weather", "last_role": "user"},
 	 "reply": {"text": "Let me check.", "tool_calls": [
 		{"name": "get_weather", "arguments": {"city": "Paris"}},
 		{"name": "get_weather", "arguments": {"city": "{{last_user}}"}}]}},
