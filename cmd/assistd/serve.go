@@ -14,6 +14,8 @@ import (
 	"github.com/assistd/assistd/internal/apikey"
 	"github.com/assistd/assistd/internal/blob"
 	"github.com/assistd/assistd/internal/config"
+	"github.com/assistd/assistd/internal/engine"
+	"github.com/assistd/assistd/internal/llm"
 	"github.com/assistd/assistd/internal/store/sqlite"
 )
 
@@ -38,6 +40,7 @@ type Main struct {
 	Logger *slog.Logger
 	Store  *sqlite.Store
 	HTTP   *http.Server
+	Engine *engine.Engine
 
 	ln net.Listener
 }
@@ -46,16 +49,16 @@ type Main struct {
 // it returns the address accepts connections. When the database holds no API
 // key it creates one for the default project and writes it to notice (the
 // only time the plaintext key is shown).
-func Open(ctx context.Context, cfg config.Config, log *slog.Logger, notice io.Writer) (*Main, error) {
+func Open(ctx context.Context, cfg config.Config, getenv env, log *slog.Logger, notice io.Writer) (*Main, error) {
 	m := &Main{Config: cfg, Logger: log}
-	if err := m.open(ctx, notice); err != nil {
+	if err := m.open(ctx, getenv, notice); err != nil {
 		m.Close()
 		return nil, err
 	}
 	return m, nil
 }
 
-func (m *Main) open(ctx context.Context, notice io.Writer) error {
+func (m *Main) open(ctx context.Context, getenv env, notice io.Writer) error {
 	// Bind first: a busy port fails fast, before the database is touched or
 	// a key is made.
 	var lc net.ListenConfig
@@ -83,6 +86,26 @@ func (m *Main) open(ctx context.Context, notice io.Writer) error {
 			"(shown only this once; make more with: assistd keys create --project NAME)\n", defaultProject, key)
 	}
 
+	var routes *llm.RouterConfig
+	if len(m.Config.Models) > 0 {
+		if routes, err = llm.ParseConfig(m.Config.Models); err != nil {
+			return fmt.Errorf("config: models: %w", err)
+		}
+	}
+	router, err := llm.NewRouter(routes, getenv, m.Logger)
+	if err != nil {
+		return fmt.Errorf("models: %w", err)
+	}
+	m.Engine = engine.New(engine.Config{
+		Store:                 m.Store,
+		Blobs:                 blobs,
+		Models:                router,
+		ContextWindow:         router.ContextWindow,
+		Tokens:                llm.NewCounter(),
+		Logger:                m.Logger,
+		Lease:                 m.Config.RunLease,
+		RequiresActionTimeout: m.Config.RequiresActionTimeout,
+	})
 	m.HTTP = &http.Server{
 		Handler: api.New(api.Config{
 			Store:          m.Store,
@@ -90,6 +113,7 @@ func (m *Main) open(ctx context.Context, notice io.Writer) error {
 			Logger:         m.Logger,
 			MaxUploadBytes: m.Config.MaxUploadBytes,
 			MaxBodyBytes:   m.Config.MaxBodyBytes,
+			Engine:         m.Engine,
 		}),
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
@@ -108,6 +132,18 @@ func (m *Main) Addr() string { return m.ln.Addr().String() }
 // closes the connections still open after that. It returns nil after a clean
 // or timed-out shutdown and the server's error if serving failed.
 func (m *Main) Run(ctx context.Context) error {
+	// The engine outlives the HTTP server's shutdown so that streams in
+	// flight can finish; it stops last and hands its runs over.
+	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
+	engineDone := make(chan struct{})
+	go func() {
+		defer close(engineDone)
+		m.Engine.Run(engineCtx)
+	}()
+	defer func() {
+		stopEngine()
+		<-engineDone
+	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- m.HTTP.Serve(m.ln) }()
 	m.Logger.Info("ready", "addr", m.Addr(), "data", m.Config.DataDir)
@@ -153,7 +189,7 @@ func cmdServe(ctx context.Context, args []string, getenv env, stderr io.Writer) 
 		return code
 	}
 	log := newLogger(cfg, stderr)
-	m, err := Open(ctx, cfg, log, stderr)
+	m, err := Open(ctx, cfg, getenv, log, stderr)
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		return exitError

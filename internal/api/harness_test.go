@@ -30,6 +30,9 @@ import (
 	"github.com/assistd/assistd/internal/api"
 	"github.com/assistd/assistd/internal/apikey"
 	"github.com/assistd/assistd/internal/blob"
+	"github.com/assistd/assistd/internal/engine"
+	"github.com/assistd/assistd/internal/llm"
+	"github.com/assistd/assistd/internal/modelstub"
 	"github.com/assistd/assistd/internal/store/sqlite"
 )
 
@@ -93,6 +96,7 @@ func loadSpec(t testing.TB) (*openapi3.T, routers.Router) {
 		// doc.Validate is skipped on purpose: the spec has one known error
 		// (AdditionalTools: a $recursiveRef sibling).
 		doc.Servers = nil
+		allowNullable(doc)
 		r, err := gorillamux.NewRouter(doc)
 		if err != nil {
 			spec.err = fmt.Errorf("router: %w", err)
@@ -104,6 +108,42 @@ func loadSpec(t testing.TB) (*openapi3.T, routers.Router) {
 		t.Fatalf("OpenAPI spec: %v", spec.err)
 	}
 	return spec.doc, spec.router
+}
+
+// allowNullable makes the OpenAPI 3.0 keyword "nullable: true", which this
+// 3.1 spec still uses (e.g. RunObject's timestamps), mean what it says under
+// 3.1 validation: null is allowed. kin-openapi's 3.1 mode ignores it.
+func allowNullable(doc *openapi3.T) {
+	seen := map[*openapi3.Schema]bool{}
+	var walk func(ref *openapi3.SchemaRef)
+	walk = func(ref *openapi3.SchemaRef) {
+		if ref == nil || ref.Value == nil || seen[ref.Value] {
+			return
+		}
+		s := ref.Value
+		seen[s] = true
+		if s.Nullable && s.Type != nil && !s.Type.Includes("null") {
+			t := append(openapi3.Types{}, *s.Type...)
+			t = append(t, "null")
+			s.Type = &t
+		}
+		for _, p := range s.Properties {
+			walk(p)
+		}
+		walk(s.Items)
+		if s.AdditionalProperties.Schema != nil {
+			walk(s.AdditionalProperties.Schema)
+		}
+		for _, l := range [][]*openapi3.SchemaRef{s.OneOf, s.AnyOf, s.AllOf} {
+			for _, x := range l {
+				walk(x)
+			}
+		}
+		walk(s.Not)
+	}
+	for _, ref := range doc.Components.Schemas {
+		walk(ref)
+	}
 }
 
 // specValidator is an http.RoundTripper that validates every JSON response
@@ -182,6 +222,10 @@ func (v *specValidator) validate(req *http.Request, status int, header http.Head
 		}
 		return v.validateError(body)
 	}
+	if mediaType == "text/event-stream" && !isV1(req.Header) {
+		_, err := v.validateEvents(body)
+		return err
+	}
 	if mediaType != "application/json" {
 		return nil
 	}
@@ -242,6 +286,86 @@ func emptyListIDs(body []byte) []byte {
 	return out
 }
 
+// sseEvent is one server-sent event.
+type sseEvent struct {
+	Name string
+	Data string
+}
+
+// parseSSE splits a complete event stream into events.
+func parseSSE(body []byte) ([]sseEvent, error) {
+	var out []sseEvent
+	for _, block := range strings.Split(strings.TrimRight(string(body), "\n"), "\n\n") {
+		if block == "" {
+			continue
+		}
+		var ev sseEvent
+		for _, line := range strings.Split(block, "\n") {
+			switch {
+			case strings.HasPrefix(line, "event: "):
+				ev.Name = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				ev.Data = strings.TrimPrefix(line, "data: ")
+			default:
+				return nil, fmt.Errorf("unexpected SSE line %q", line)
+			}
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+// eventSchema names the spec schema of each event's data.
+func eventSchema(name string) string {
+	switch {
+	case name == "thread.created":
+		return "ThreadObject"
+	case name == "thread.run.step.delta":
+		return "RunStepDeltaObject"
+	case name == "thread.message.delta":
+		return "MessageDeltaObject"
+	case strings.HasPrefix(name, "thread.run.step."):
+		return "RunStepObject"
+	case strings.HasPrefix(name, "thread.run."):
+		return "RunObject"
+	case strings.HasPrefix(name, "thread.message."):
+		return "MessageObject"
+	case name == "error":
+		return "Error"
+	}
+	return ""
+}
+
+// validateEvents checks a stream: every payload against its schema, and
+// the stream ends with done/[DONE].
+func (v *specValidator) validateEvents(body []byte) ([]sseEvent, error) {
+	events, err := parseSSE(body)
+	if err != nil {
+		return nil, err
+	}
+	if n := len(events); n == 0 || events[n-1].Name != "done" || events[n-1].Data != "[DONE]" {
+		return events, fmt.Errorf("stream does not end with done/[DONE]")
+	}
+	for _, ev := range events[:len(events)-1] {
+		name := eventSchema(ev.Name)
+		if name == "" {
+			return events, fmt.Errorf("unknown event %q", ev.Name)
+		}
+		ref := v.doc.Components.Schemas[name]
+		if ref == nil || ref.Value == nil {
+			return events, fmt.Errorf("spec has no %s schema", name)
+		}
+		var val any
+		if err := json.Unmarshal([]byte(ev.Data), &val); err != nil {
+			return events, fmt.Errorf("event %s: data is not JSON: %w", ev.Name, err)
+		}
+		if err := ref.Value.VisitJSON(val, openapi3.EnableJSONSchema2020(), openapi3.MultiErrors()); err != nil {
+			return events, fmt.Errorf("event %s does not match %s: %w\ndata: %s", ev.Name, name, err, truncate([]byte(ev.Data), 1500))
+		}
+	}
+	return events, nil
+}
+
 func (v *specValidator) validateError(body []byte) error {
 	var val any
 	if err := json.Unmarshal(body, &val); err != nil {
@@ -283,12 +407,36 @@ type harness struct {
 	keyB  string
 	A     openai.Client
 	B     openai.Client
+	// model is the scripted model server every run talks to over HTTP.
+	model  *modelstub.Server
+	engine *engine.Engine
 }
 
-type harnessOption func(*api.Config)
+type harnessSettings struct {
+	api     api.Config
+	engine  engine.Config
+	script  *modelstub.Script
+	options modelstub.Options
+}
 
-func withMaxBody(n int64) harnessOption   { return func(c *api.Config) { c.MaxBodyBytes = n } }
-func withMaxUpload(n int64) harnessOption { return func(c *api.Config) { c.MaxUploadBytes = n } }
+type harnessOption func(*harnessSettings)
+
+func withMaxBody(n int64) harnessOption {
+	return func(c *harnessSettings) { c.api.MaxBodyBytes = n }
+}
+func withMaxUpload(n int64) harnessOption {
+	return func(c *harnessSettings) { c.api.MaxUploadBytes = n }
+}
+
+// withScript sets the scripted model's rules.
+func withScript(s *modelstub.Script) harnessOption {
+	return func(c *harnessSettings) { c.script = s }
+}
+
+// withEngine adjusts the engine's settings.
+func withEngine(f func(*engine.Config)) harnessOption {
+	return func(c *harnessSettings) { f(&c.engine) }
+}
 
 func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	t.Helper()
@@ -306,12 +454,42 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	if err != nil {
 		t.Fatalf("blob.NewDisk: %v", err)
 	}
-	cfg := api.Config{Store: st, Blobs: blobs}
+	set := harnessSettings{api: api.Config{Store: st, Blobs: blobs}}
 	for _, o := range opts {
-		o(&cfg)
+		o(&set)
 	}
+	model := modelstub.New(set.script, set.options)
+	modelSrv := httptest.NewServer(model)
+	t.Cleanup(modelSrv.Close)
+	router, err := llm.NewRouter(nil, func(k string) string {
+		if k == "OPENAI_BASE_URL" {
+			return modelSrv.URL + "/v1"
+		}
+		return ""
+	}, nil)
+	if err != nil {
+		t.Fatalf("llm.NewRouter: %v", err)
+	}
+	ecfg := set.engine
+	ecfg.Store, ecfg.Blobs, ecfg.Models, ecfg.Tokens = st, blobs, router, llm.NewCounter()
+	if ecfg.ScanInterval == 0 {
+		ecfg.ScanInterval = 50 * time.Millisecond
+	}
+	eng := engine.New(ecfg)
+	engCtx, stopEngine := context.WithCancel(context.Background())
+	engDone := make(chan struct{})
+	go func() {
+		defer close(engDone)
+		eng.Run(engCtx)
+	}()
+	cfg := set.api
+	cfg.Engine = eng
 	srv := httptest.NewServer(api.New(cfg))
-	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		srv.Close()
+		stopEngine()
+		<-engDone
+	})
 
 	keyA, err := apikey.Create(ctx, st, "project-a", time.Now())
 	if err != nil {
@@ -323,7 +501,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	}
 	v := newSpecValidator(t, srv.Client().Transport)
 	hc := &http.Client{Transport: v, Timeout: 10 * time.Second}
-	h := &harness{t: t, dir: dir, srv: srv, store: st, v: v, http: hc, keyA: keyA, keyB: keyB}
+	h := &harness{t: t, dir: dir, srv: srv, store: st, v: v, http: hc, keyA: keyA, keyB: keyB, model: model, engine: eng}
 	h.A = h.client(keyA)
 	h.B = h.client(keyB)
 	return h

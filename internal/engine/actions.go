@@ -291,6 +291,6 @@ func cloneStep(s *schema.RunStep) *schema.RunStep {
 
 func cloneMessage(m *schema.Message) *schema.Message {
 	c := *m
-	c.Content = append([]schema.ContentPart(nil), m.Content...)
+	c.Content = append(make([]schema.ContentPart, 0, len(m.Content)), m.Content...)
 	return &c
 }
