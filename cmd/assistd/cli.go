@@ -35,6 +35,7 @@ Usage:
   assistd migrate [--data DIR] [--config FILE]
   assistd keys create [--data DIR] [--config FILE] [--project NAME]
   assistd config-dump [flags]
+  assistd dev-model [--listen ADDR] [--script FILE] [--latency D] [--tokens-per-second N]
   assistd version
 
 Commands:
@@ -44,6 +45,7 @@ Commands:
   keys create  create an API key for a project (created if missing) and
                print only the key on stdout
   config-dump  print the effective configuration as a JSON config file
+  dev-model    serve a scripted model (OpenAI and Anthropic wires) for tests
   version      print the version
 
 Configuration: flags > ASSISTD_* environment > JSON config file > defaults.
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, getenv env, stdout, stderr io.Write
 		return cmdKeysCreate(ctx, rest[1:], getenv, stdout, stderr)
 	case "config-dump":
 		return cmdConfigDump(rest, getenv, stdout, stderr)
+	case "dev-model":
+		return cmdDevModel(ctx, rest, getenv, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "assistd", versionString(), runtime.Version())
 		return exitOK
