@@ -19,8 +19,6 @@ import (
 // multipartOverhead is what a multipart body may add around the file bytes.
 const multipartOverhead = 1 << 20
 
-func blobKey(project, fileID string) string { return project + "/" + fileID }
-
 // createFile streams the multipart "file" part straight to the blob store (no
 // buffering of up to 512 MB in memory), then records the file. Parts may come
 // in any order; a failure after the bytes are kept removes them again.
@@ -36,7 +34,7 @@ func (s *Server) createFile(w http.ResponseWriter, r *http.Request) (err error) 
 	}
 	project := projectID(r)
 	f := &schema.File{ID: schema.NewID(schema.PrefixFile), Object: "file", Status: "processed"}
-	key := blobKey(project, f.ID)
+	key := blob.FileKey(project, f.ID)
 	stored := false
 	defer func() {
 		if err != nil && stored {
@@ -161,7 +159,7 @@ func (s *Server) getFileContent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rc, err := s.cfg.Blobs.Open(r.Context(), blobKey(projectID(r), f.ID))
+	rc, err := s.cfg.Blobs.Open(r.Context(), blob.FileKey(projectID(r), f.ID))
 	if err != nil {
 		return err
 	}
@@ -187,7 +185,7 @@ func (s *Server) deleteFile(w http.ResponseWriter, r *http.Request) error {
 	}
 	// The row is gone, so the bytes are unreachable; a failed unlink only
 	// leaks disk space and is logged.
-	if err := s.cfg.Blobs.Delete(context.WithoutCancel(r.Context()), blobKey(project, id)); err != nil {
+	if err := s.cfg.Blobs.Delete(context.WithoutCancel(r.Context()), blob.FileKey(project, id)); err != nil {
 		s.cfg.Logger.WarnContext(r.Context(), "deleting file bytes failed", "file_id", id, "error", err)
 	}
 	writeJSON(w, http.StatusOK, schema.DeletedObject{ID: id, Object: "file", Deleted: true})

@@ -26,3 +26,7 @@ type Store interface {
 	// Delete removes the blob; deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
 }
+
+// FileKey is the key of an uploaded file's bytes: files are grouped by
+// project so that one tenant's keys never collide with another's.
+func FileKey(projectID, fileID string) string { return projectID + "/" + fileID }

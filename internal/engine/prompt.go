@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/assistd/assistd/internal/blob"
 	"github.com/assistd/assistd/internal/llm"
 	"github.com/assistd/assistd/internal/schema"
 	"github.com/assistd/assistd/internal/store"
@@ -209,7 +210,7 @@ func (x *execution) imageDataURL(ctx context.Context, fileID string) (string, er
 	if err != nil || f.Bytes > maxInlineImage {
 		return "", nil
 	}
-	rc, err := x.e.cfg.Blobs.Open(ctx, x.project+"/"+f.ID)
+	rc, err := x.e.cfg.Blobs.Open(ctx, blob.FileKey(x.project, f.ID))
 	if err != nil {
 		return "", nil
 	}
