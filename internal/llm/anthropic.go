@@ -51,16 +51,18 @@ func NewAnthropic(cfg AnthropicConfig) *Anthropic {
 	if name == "" {
 		name = "anthropic"
 	}
-	return &Anthropic{
-		name: name,
-		client: anthropic.NewClient(
-			option.WithoutEnvironmentDefaults(),
-			option.WithBaseURL(base),
-			option.WithAPIKey(cfg.APIKey),
-			option.WithHTTPClient(hc),
-			option.WithMaxRetries(0),
-		),
+	opts := []option.RequestOption{
+		option.WithoutEnvironmentDefaults(),
+		option.WithBaseURL(base),
+		option.WithHTTPClient(hc),
+		option.WithMaxRetries(0),
 	}
+	if cfg.APIKey != "" {
+		// The SDK sends the key as a bearer token; the Messages API and
+		// compatible proxies also look for x-api-key, so send both.
+		opts = append(opts, option.WithAPIKey(cfg.APIKey), option.WithHeader("x-api-key", cfg.APIKey))
+	}
+	return &Anthropic{name: name, client: anthropic.NewClient(opts...)}
 }
 
 // Complete implements Provider.
@@ -295,7 +297,8 @@ func anthropicParams(req *Request) (anthropic.MessageNewParams, []option.Request
 	}
 
 	for _, t := range req.Tools {
-		tp := &anthropic.ToolParam{Name: t.Name}
+		// input_schema is required even for a tool without parameters.
+		tp := &anthropic.ToolParam{Name: t.Name, InputSchema: anthropic.ToolInputSchemaParam{Properties: map[string]any{}}}
 		if t.Description != "" {
 			tp.Description = anthropic.String(t.Description)
 		}
@@ -304,7 +307,9 @@ func anthropicParams(req *Request) (anthropic.MessageNewParams, []option.Request
 			if err := json.Unmarshal(t.Parameters, &schema); err != nil {
 				return params, nil, fmt.Errorf("tool %q: parameters are not a JSON object: %v", t.Name, err)
 			}
-			tp.InputSchema.Properties = schema["properties"]
+			if props, ok := schema["properties"]; ok {
+				tp.InputSchema.Properties = props
+			}
 			if req, ok := schema["required"].([]any); ok {
 				for _, r := range req {
 					if s, ok := r.(string); ok {

@@ -22,6 +22,7 @@ type sseServer struct {
 	bodies []map[string]any
 	paths  []string
 	auth   []string
+	apiKey []string
 }
 
 func newSSEServer(t *testing.T, h func(w http.ResponseWriter, n int)) *sseServer {
@@ -34,7 +35,8 @@ func newSSEServer(t *testing.T, h func(w http.ResponseWriter, n int)) *sseServer
 		s.mu.Lock()
 		s.bodies = append(s.bodies, m)
 		s.paths = append(s.paths, r.URL.Path)
-		s.auth = append(s.auth, r.Header.Get("Authorization")+r.Header.Get("X-Api-Key"))
+		s.auth = append(s.auth, r.Header.Get("Authorization"))
+		s.apiKey = append(s.apiKey, r.Header.Get("X-Api-Key"))
 		n := len(s.bodies)
 		s.mu.Unlock()
 		h(w, n)
