@@ -1,20 +1,3 @@
-// Package modelstub is a scripted model server for tests, benchmarks and
-// local demos. It is a real HTTP handler speaking the OpenAI Chat
-// Completions wire (POST /v1/chat/completions, GET /v1/models) and the
-// Anthropic Messages wire (POST /v1/messages), streaming and not, closely
-// enough that the official SDKs accept it; its replies follow a Script.
-//
-// Token counts are estimates, deterministic but not a real tokenizer:
-// prompt tokens are ceil(characters/4) of all the text in the request
-// (system prompt, messages, tool results, tool call arguments), and
-// completion tokens are the number of pieces the reply is streamed in (a
-// word with its leading space per text token, up to 8 bytes of arguments
-// per tool call token). Max tokens (max_tokens, max_completion_tokens)
-// counts the same pieces.
-//
-// A Server keeps no package-level state; every goroutine it starts ends with
-// its request, and waits (latency, pacing, hang) end as soon as the client
-// goes away or the Server is closed.
 package modelstub
 
 import (
@@ -227,6 +210,12 @@ func (s *Server) record(rec RecordedRequest) {
 // requestContext is ctx, also cancelled when the Server is closed.
 func (s *Server) requestContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(ctx)
+	select {
+	case <-s.closed:
+		cancel()
+		return ctx, cancel
+	default:
+	}
 	go func() { // ends with the request: cancel is deferred by the handler
 		select {
 		case <-s.closed:
