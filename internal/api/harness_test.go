@@ -417,6 +417,9 @@ type harnessSettings struct {
 	engine  engine.Config
 	script  *modelstub.Script
 	options modelstub.Options
+	// router, when set, builds the model router's config from the scripted
+	// model server's base URL (instead of the OPENAI_BASE_URL shortcut).
+	router func(baseURL string) *llm.RouterConfig
 }
 
 type harnessOption func(*harnessSettings)
@@ -431,6 +434,12 @@ func withMaxUpload(n int64) harnessOption {
 // withScript sets the scripted model's rules.
 func withScript(s *modelstub.Script) harnessOption {
 	return func(c *harnessSettings) { c.script = s }
+}
+
+// withRouter builds the model router from the config f returns for the
+// scripted model server's base URL.
+func withRouter(f func(baseURL string) *llm.RouterConfig) harnessOption {
+	return func(c *harnessSettings) { c.router = f }
 }
 
 // withEngine adjusts the engine's settings.
@@ -461,7 +470,11 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	model := modelstub.New(set.script, set.options)
 	modelSrv := httptest.NewServer(model)
 	t.Cleanup(modelSrv.Close)
-	router, err := llm.NewRouter(nil, func(k string) string {
+	var rcfg *llm.RouterConfig
+	if set.router != nil {
+		rcfg = set.router(modelSrv.URL + "/v1")
+	}
+	router, err := llm.NewRouter(rcfg, func(k string) string {
 		if k == "OPENAI_BASE_URL" {
 			return modelSrv.URL + "/v1"
 		}
