@@ -176,3 +176,77 @@ export function assertErrorObject(e) {
 export function metadataOf(n, prefix = 'k') {
   return Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, `v${i}`]));
 }
+
+const RUN_KEYS = [
+  'id', 'object', 'created_at', 'thread_id', 'assistant_id', 'status', 'required_action', 'last_error', 'expires_at',
+  'started_at', 'cancelled_at', 'failed_at', 'completed_at', 'incomplete_details', 'model', 'instructions', 'tools',
+  'metadata', 'usage', 'temperature', 'top_p', 'max_prompt_tokens', 'max_completion_tokens', 'truncation_strategy',
+  'tool_choice', 'parallel_tool_calls', 'response_format',
+];
+export const RUN_STATUSES = ['queued', 'in_progress', 'requires_action', 'cancelling', 'cancelled', 'failed', 'completed', 'incomplete', 'expired'];
+
+/** RunObject (v2); `expect` fields are compared deeply. */
+export function assertRun(r, expect = {}) {
+  assertKeys(r, RUN_KEYS, ['reasoning_effort'], 'run');
+  assert.equal(r.object, 'thread.run');
+  assert.match(r.id, /^run_/);
+  assert.match(r.thread_id, /^thread_/);
+  assert.match(r.assistant_id, /^asst_/);
+  assertUnixTime(r.created_at, 'run.created_at');
+  assert.ok(RUN_STATUSES.includes(r.status), `run.status ${r.status}`);
+  assert.ok(Array.isArray(r.tools), 'run.tools is an array');
+  assert.equal(typeof r.metadata, 'object');
+  assert.notEqual(r.metadata, null);
+  for (const f of ['started_at', 'cancelled_at', 'failed_at', 'completed_at']) {
+    if (r[f] !== null) assertUnixTime(r[f], `run.${f}`);
+  }
+  if (r.status === 'completed') {
+    assert.notEqual(r.completed_at, null, 'completed run has completed_at');
+    assert.equal(r.last_error, null);
+    assert.equal(r.required_action, null);
+    assert.equal(r.expires_at, null, 'a terminal run has expires_at null');
+  }
+  if (r.status === 'requires_action') {
+    assert.equal(r.required_action?.type, 'submit_tool_outputs');
+    assert.ok(Array.isArray(r.required_action.submit_tool_outputs.tool_calls));
+  } else {
+    assert.equal(r.required_action, null, `required_action is null unless requires_action (status ${r.status})`);
+  }
+  if (r.status === 'failed') {
+    assert.ok(r.last_error && typeof r.last_error.code === 'string' && typeof r.last_error.message === 'string', `failed run last_error ${JSON.stringify(r.last_error)}`);
+    assertUnixTime(r.failed_at, 'run.failed_at');
+  }
+  if (r.usage !== null) assertUsage(r.usage, 'run.usage');
+  for (const [k, v] of Object.entries(expect)) assert.deepEqual(r[k], v, `run.${k}`);
+}
+
+export function assertUsage(u, what = 'usage') {
+  assertKeys(u, ['prompt_tokens', 'completion_tokens', 'total_tokens'], [], what);
+  for (const k of ['prompt_tokens', 'completion_tokens', 'total_tokens']) assert.ok(Number.isInteger(u[k]) && u[k] >= 0, `${what}.${k} ${u[k]}`);
+  assert.equal(u.total_tokens, u.prompt_tokens + u.completion_tokens, `${what}.total_tokens`);
+}
+
+const STEP_KEYS = [
+  'id', 'object', 'created_at', 'assistant_id', 'thread_id', 'run_id', 'type', 'status', 'step_details', 'last_error',
+  'expired_at', 'cancelled_at', 'failed_at', 'completed_at', 'metadata', 'usage',
+];
+
+/** RunStepObject (v2). */
+export function assertStep(s, expect = {}) {
+  assertKeys(s, STEP_KEYS, [], 'run step');
+  assert.equal(s.object, 'thread.run.step');
+  assert.match(s.id, /^step_/);
+  assertUnixTime(s.created_at, 'step.created_at');
+  assert.ok(['message_creation', 'tool_calls'].includes(s.type), `step.type ${s.type}`);
+  assert.ok(['in_progress', 'cancelled', 'failed', 'completed', 'expired'].includes(s.status), `step.status ${s.status}`);
+  assert.equal(s.step_details.type, s.type);
+  if (s.type === 'message_creation') assert.match(s.step_details.message_creation.message_id, /^msg_/);
+  else assert.ok(Array.isArray(s.step_details.tool_calls));
+  if (s.usage !== null) assertUsage(s.usage, 'step.usage');
+  for (const [k, v] of Object.entries(expect)) assert.deepEqual(s[k], v, `step.${k}`);
+}
+
+/** The text of an assistant message's (single) text part. */
+export function messageText(m) {
+  return m.content.filter((p) => p.type === 'text').map((p) => p.text.value).join('');
+}

@@ -1,7 +1,9 @@
 // Test harness: builds assistd (once per process, unless ASSISTD_BIN is
 // set), creates a fresh data dir with two projects (A and B), starts
 // `assistd serve` on a free port and stops it with SIGTERM, asserting that
-// the shutdown was graceful (exit code 0).
+// the shutdown was graceful (exit code 0). startDevModel runs the scripted
+// model (`assistd dev-model`) and startRunServer pairs one with a serve
+// whose OPENAI_BASE_URL points at it, so that runs execute.
 import { spawn, execFile } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -74,7 +76,7 @@ export async function createKey(bin, dataDir, project) {
  * Starts a server with a fresh data dir. Returns
  * {baseURL, origin, port, dataDir, keyA, keyB, clientA, clientB, client(key, opts), stderr(), stop()}.
  */
-export async function startServer({ env = {} } = {}) {
+export async function startServer({ env = {}, args = [] } = {}) {
   const bin = await assistdBinary();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'assistd-data-'));
   const keyA = await createKey(bin, dataDir, 'A');
@@ -85,7 +87,7 @@ export async function startServer({ env = {} } = {}) {
   const origin = `http://127.0.0.1:${port}`;
   const baseURL = `${origin}/v1`;
 
-  const child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data', dataDir], {
+  const child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data', dataDir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
@@ -175,4 +177,101 @@ export async function raw(srv, method, p, { key = srv.keyA, body, headers = {}, 
     json = undefined;
   }
   return { status: r.status, headers: r.headers, body: json, text };
+}
+
+/**
+ * Starts `assistd dev-model` on a free port with `script` (an object, written
+ * to a temp JSON file; omitted → the built-in echo). Returns
+ * {port, origin, baseURL, scriptPath, logs(), stop()}; baseURL ends with /v1.
+ * stop() sends SIGTERM and fails unless the process exits 0.
+ */
+export async function startDevModel({ script, latency, tokensPerSecond, env = {} } = {}) {
+  const bin = await assistdBinary();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'assistd-devmodel-'));
+  const args = [];
+  let scriptPath;
+  if (script !== undefined) {
+    scriptPath = path.join(dir, 'script.json');
+    fs.writeFileSync(scriptPath, typeof script === 'string' ? script : JSON.stringify(script, null, 2));
+    args.push('--script', scriptPath);
+  }
+  if (latency !== undefined) args.push('--latency', String(latency));
+  if (tokensPerSecond !== undefined) args.push('--tokens-per-second', String(tokensPerSecond));
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const child = spawn(bin, ['dev-model', '--listen', `127.0.0.1:${port}`, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  let exitInfo = null;
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve((exitInfo = { code, signal }))));
+
+  // Ready when it answers HTTP at all (any status).
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (exitInfo) throw new Error(`assistd dev-model exited early (${JSON.stringify(exitInfo)}):\n${out}`);
+    try {
+      const r = await fetch(`${origin}/v1/models`, { signal: AbortSignal.timeout(2000) });
+      await r.arrayBuffer();
+      break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`assistd dev-model not ready after ${READY_TIMEOUT_MS} ms:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  let stopped = null;
+  const stop = () => {
+    stopped ??= (async () => {
+      if (!exitInfo) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      const e = await exited;
+      clearTimeout(timer);
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (e.code !== 0) throw new Error(`assistd dev-model did not shut down gracefully on SIGTERM: ${JSON.stringify(e)}\n${out}`);
+      return e;
+    })();
+    return stopped;
+  };
+  return { port, origin, baseURL: `${origin}/v1`, scriptPath, logs: () => out, stop };
+}
+
+/**
+ * Starts a dev-model with `script` and an `assistd serve` routing every model
+ * to it (OPENAI_BASE_URL=<dev-model>/v1, OPENAI_API_KEY=test). Returns the
+ * startServer object plus `model` (the dev-model) and a stop() that stops
+ * the server first, then the model; both must exit 0.
+ */
+export async function startRunServer({ script, latency, tokensPerSecond, env = {}, args = [] } = {}) {
+  const model = await startDevModel({ script, latency, tokensPerSecond });
+  let srv;
+  try {
+    srv = await startServer({ env: { OPENAI_BASE_URL: model.baseURL, OPENAI_API_KEY: 'test-key', ...env }, args });
+  } catch (err) {
+    await model.stop().catch(() => {});
+    throw err;
+  }
+  const stopServer = srv.stop;
+  let stopped = null;
+  const stop = () => {
+    stopped ??= (async () => {
+      let first;
+      try {
+        await stopServer();
+      } catch (err) {
+        first = err;
+      }
+      await model.stop();
+      if (first) throw first;
+    })();
+    return stopped;
+  };
+  return { ...srv, model, stop, logs: () => `--- assistd serve ---\n${srv.logs()}\n--- dev-model ---\n${model.logs()}` };
 }
