@@ -259,10 +259,10 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// The SDKs' poll helpers mark their requests; holding such a retrieve
-	// until the run changes lets createAndPoll return as soon as the run
+	// until the run settles lets createAndPoll return as soon as the run
 	// finishes instead of after its next sleep.
 	if r.Header.Get("X-Stainless-Poll-Helper") == "true" && !schema.RunIsTerminal(run.Status) && run.Status != schema.RunRequiresAction {
-		if changed, err := s.cfg.Engine.AwaitChange(r.Context(), project, threadID, runID, run.Status, pollHold); err == nil {
+		if changed, err := s.cfg.Engine.AwaitSettled(r.Context(), project, threadID, runID, pollHold); err == nil {
 			run = changed
 		}
 	}

@@ -101,6 +101,7 @@ type chatRequest struct {
 	ResponseFormat      map[string]any   `json:"response_format"`
 	MaxCompletionTokens *int             `json:"max_completion_tokens"`
 	Temperature         *float64         `json:"temperature"`
+	ParallelToolCalls   *bool            `json:"parallel_tool_calls"`
 }
 
 // texts renders each message as "role: text".

@@ -173,28 +173,49 @@ func (e *Engine) SubmitToolOutputs(ctx context.Context, projectID, threadID, run
 	return run, nil
 }
 
-// AwaitChange waits until the run's status differs from status, or until
-// max passes or ctx ends, and returns the run as it then is. Poll helpers
-// use it so that a client polling a run hears of its completion at once.
-func (e *Engine) AwaitChange(ctx context.Context, projectID, threadID, runID, status string, max time.Duration) (*schema.Run, error) {
+// AwaitSettled waits until the run settles (a terminal status or
+// requires_action: a run seen queued is held through in_progress) and
+// returns it as it then is; after max, or when ctx ends, it returns the run
+// as it is. Poll helpers use it so that a client
+// polling a run hears of its completion at once. Besides this process's
+// events it re-reads the run now and then, for runs executed by another
+// replica.
+func (e *Engine) AwaitSettled(ctx context.Context, projectID, threadID, runID string, max time.Duration) (*schema.Run, error) {
 	sub := e.Subscribe(runID)
 	defer sub.Close()
 	run, err := e.cfg.Store.RunGet(ctx, projectID, threadID, runID)
-	if err != nil || run.Status != status {
+	if err != nil || settled(run.Status) {
 		return run, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, max)
 	defer cancel()
-	for {
-		ev, err := sub.Next(wctx)
-		if err != nil {
+	for wctx.Err() == nil {
+		nctx, ncancel := context.WithTimeout(wctx, awaitRecheck)
+		ev, err := sub.Next(nctx)
+		ncancel()
+		if err == nil {
+			if r, ok := ev.Data.(*schema.Run); ok && settled(r.Status) {
+				break
+			}
+			continue
+		}
+		if wctx.Err() != nil {
 			break
 		}
-		if r, ok := ev.Data.(*schema.Run); ok && r.Status != status {
-			break
+		// No event for a while: the run may be executing elsewhere.
+		if r, err := e.cfg.Store.RunGet(wctx, projectID, threadID, runID); err == nil && settled(r.Status) {
+			return r, nil
 		}
 	}
 	return e.cfg.Store.RunGet(ctx, projectID, threadID, runID)
+}
+
+// awaitRecheck is how often AwaitSettled re-reads a run without events.
+const awaitRecheck = 250 * time.Millisecond
+
+// settled reports whether a run in status waits for nobody but the client.
+func settled(status string) bool {
+	return schema.RunIsTerminal(status) || status == schema.RunRequiresAction
 }
 
 // openSteps returns the run's steps that are still in progress.
