@@ -153,4 +153,3 @@ func TestRunParallelToolCallsAndSubmitValidation(t *testing.T) {
 		t.Errorf("second submit: %s", r2)
 	}
 }
-
