@@ -199,7 +199,7 @@ func TestRunTakeover(t *testing.T) {
 		step := &schema.RunStep{ID: schema.NewID(schema.PrefixStep), Object: "thread.run.step", CreatedAt: now,
 			AssistantID: asstID, ThreadID: th, RunID: runID, Type: schema.StepMessageCreation, Status: schema.StepInProgress,
 			StepDetails: schema.StepDetails{Type: schema.StepMessageCreation, MessageCreation: &schema.MessageCreation{MessageID: msg.ID}},
-			Metadata: schema.Metadata{}}
+			Metadata:    schema.Metadata{}}
 		if err := h.store.RunSave(context.Background(), project, &store.RunSaveParams{Run: run, ExpectStatus: schema.RunQueued,
 			Owner: "exec_dead", Steps: []*schema.RunStep{step}, Messages: []*schema.Message{msg}}); err != nil {
 			t.Fatal(err)
