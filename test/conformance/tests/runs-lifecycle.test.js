@@ -20,6 +20,7 @@ const SCRIPT = {
     { match: { user_contains: 'delayed' }, reply: { text: 'finally here', latency: '300ms' } },
     { match: { user_contains: 'truncate' }, reply: { text: 'cut off here', truncate: true } },
     { match: { user_contains: 'malformed' }, reply: { malformed: true } },
+    { match: { user_contains: 'hang' }, reply: { hang: true } },
   ],
 };
 
@@ -168,6 +169,12 @@ describe('run lifecycle', () => {
     const run = await A.beta.threads.runs.createAndPoll(thread.id, { assistant_id: asst.id });
     assertRun(run, { status: 'failed' });
     assert.equal(run.last_error.code, 'server_error');
+  });
+
+  it('a run left hanging at shutdown does not keep the server from a graceful stop (checked by after())', async () => {
+    const { asst, thread } = await setup('hang until shutdown');
+    const run = await A.beta.threads.runs.create(thread.id, { assistant_id: asst.id });
+    await waitFor(thread.id, run.id, (r) => r.status === 'in_progress');
   });
 
   it('deleting a thread with an active run: the run goes with it', async () => {
