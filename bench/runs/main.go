@@ -243,6 +243,7 @@ func run(o options) (int, error) {
 
 	// (c)
 	if o.concurrent > 0 {
+		b.serverPid = srv.cmd.Process.Pid
 		cc, err := b.concurrent(a.bare.p50)
 		if err != nil {
 			return 1, fmt.Errorf("(c) concurrent: %w", err)
@@ -261,9 +262,13 @@ func run(o options) (int, error) {
 			ok(cc.failed == 0 && cc.added.p99 <= targetConcurrentP99))
 		rep.row("    added latency p50 / max", "", fmt.Sprintf("%s / %s", ms(cc.added.p50), ms(cc.added.max)), nil)
 		rep.row("    added first-token latency p50 / p99", "", fmt.Sprintf("%s / %s", ms(cc.firstDelta.p50), ms(cc.firstDelta.p99)), nil)
+		rep.row("    send -> thread.run.created p50 / p99", "", fmt.Sprintf("%s / %s", ms(cc.created.p50), ms(cc.created.p99)), nil)
+		rep.row("    send -> thread.run.in_progress p50 / p99", "", fmt.Sprintf("%s / %s", ms(cc.inProgress.p50), ms(cc.inProgress.p99)), nil)
+		rep.row("    send -> thread.message.created - latency p50 / p99", "", fmt.Sprintf("%s / %s", ms(cc.msgCreated.p50), ms(cc.msgCreated.p99)), nil)
 		rep.row("    control: bare model calls at the same concurrency p50/p99", "",
 			fmt.Sprintf("%s / %s", ms(cc.control.p50), ms(cc.control.p99)), nil)
 		rep.row("    wall time of the burst", "", ms(cc.wall), nil)
+		rep.row("    CPU time in it: server / this process (model+clients)", "", fmt.Sprintf("%s / %s", ms(cc.serverCPU), ms(cc.selfCPU)), nil)
 		rep.row("    peak RSS of the server (VmHWM)", "", mib(hwm), nil)
 	}
 	rep.row("peak RSS of the server before (c)", "", mib(hwmBefore), nil)
@@ -428,6 +433,7 @@ type bench struct {
 	model     *model
 	http      *http.Client
 	assistant string
+	serverPid int
 }
 
 // bareCall makes the chat completion the engine makes (system
@@ -578,6 +584,9 @@ func (b *bench) overhead() (overheadResult, error) {
 
 // streamedRun is what one stream:true run create showed.
 type streamedRun struct {
+	created    time.Duration // send -> thread.run.created
+	inProgress time.Duration // send -> thread.run.in_progress
+	msgCreated time.Duration // send -> thread.message.created
 	firstDelta time.Duration // send -> first thread.message.delta
 	total      time.Duration // send -> done
 	status     string        // of the last thread.run.* event
@@ -606,6 +615,14 @@ func (b *bench) streamRun(ctx context.Context, thread string) (streamedRun, erro
 	}
 	done := false
 	err = readSSE(resp.Body, func(event, data string) bool {
+		switch {
+		case event == "thread.run.created":
+			sr.created = time.Since(t0)
+		case event == "thread.run.in_progress":
+			sr.inProgress = time.Since(t0)
+		case event == "thread.message.created" && sr.msgCreated == 0:
+			sr.msgCreated = time.Since(t0)
+		}
 		switch {
 		case event == "thread.message.delta":
 			if sr.deltas == 0 {
@@ -684,6 +701,11 @@ type concurrentResult struct {
 	firstDelta stats
 	control    stats
 	wall       time.Duration
+	serverCPU  time.Duration // user+system time the server used during the burst
+	selfCPU    time.Duration // and this process (model server and clients)
+	// Where the time goes: send -> run created, -> in_progress, and
+	// message created minus the model's first token.
+	created, inProgress, msgCreated stats
 }
 
 // concurrent runs o.concurrent streaming runs at once, each on its own
@@ -751,6 +773,7 @@ func (b *bench) concurrent(bare time.Duration) (concurrentResult, error) {
 	var firstErr atomic.Value
 	added := make([]time.Duration, n)
 	firsts := make([]time.Duration, n)
+	all := make([]streamedRun, n)
 	bad := make([]bool, n)
 	gate = make(chan struct{})
 	for i := range n {
@@ -767,24 +790,32 @@ func (b *bench) concurrent(bare time.Duration) (concurrentResult, error) {
 			}
 			added[i] = sr.total - bare
 			firsts[i] = sr.firstDelta
+			all[i] = sr
 		}()
 	}
+	cpu0, self0 := cpuTime(b.serverPid), cpuTime(os.Getpid())
 	t0 := time.Now()
 	close(gate)
 	wg.Wait()
 	res.wall = time.Since(t0)
+	res.serverCPU = cpuTime(b.serverPid) - cpu0
+	res.selfCPU = cpuTime(os.Getpid()) - self0
 	res.failed = failed.Load()
 	if e := firstErr.Load(); e != nil {
 		res.firstErr = e.(error)
 	}
-	var ok, okFirst []time.Duration
+	var ok, okFirst, created, inProgress, msgCreated []time.Duration
 	modelFirst := b.o.latency // the model's own first token comes after its latency
 	for i := range added {
 		if !bad[i] {
 			ok = append(ok, added[i])
 			okFirst = append(okFirst, firsts[i]-modelFirst)
+			created = append(created, all[i].created)
+			inProgress = append(inProgress, all[i].inProgress)
+			msgCreated = append(msgCreated, all[i].msgCreated-modelFirst)
 		}
 	}
+	res.created, res.inProgress, res.msgCreated = summarize(created), summarize(inProgress), summarize(msgCreated)
 	res.added, res.firstDelta, res.control = summarize(ok), summarize(okFirst), summarize(control)
 	return res, nil
 }
@@ -1029,6 +1060,27 @@ func (c *client) send(req *http.Request, out any) error {
 	}
 	_, err = io.Copy(io.Discard, resp.Body)
 	return err
+}
+
+// cpuTime reads the user+system CPU time of process pid (0 when unknown),
+// assuming the usual 100 clock ticks per second.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name may hold spaces; the fields after it are fixed.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64) // field 14, utime
+	st, _ := strconv.ParseInt(f[12], 10, 64) // field 15, stime
+	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
 // peakRSS reads the process's high-water resident set size in bytes.
