@@ -303,31 +303,22 @@ func (s *Server) modifyRun(w http.ResponseWriter, r *http.Request) error {
 	if err := req.Validate(); err != nil {
 		return err
 	}
-	project := projectID(r)
-	for {
-		run, err := s.cfg.Store.RunGet(r.Context(), project, threadID, runID)
-		if errors.Is(err, store.ErrNotFound) {
-			return notFound("run", runID)
-		}
-		if err != nil {
-			return err
-		}
+	run, err := s.cfg.Engine.ModifyRun(r.Context(), projectID(r), threadID, runID, func(run *schema.Run) {
 		if req.Metadata.Set {
 			run.Metadata = req.Metadata.Value
 			if run.Metadata == nil {
 				run.Metadata = schema.Metadata{}
 			}
 		}
-		err = s.cfg.Store.RunSave(r.Context(), project, &store.RunSaveParams{Run: run, ExpectStatus: run.Status})
-		if errors.Is(err, store.ErrConflict) {
-			continue // the run moved on meanwhile: apply to the new state
-		}
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, viewRun(r)(run))
-		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("run", runID)
 	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewRun(r)(run))
+	return nil
 }
 
 func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) error {

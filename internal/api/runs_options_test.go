@@ -187,3 +187,22 @@ func TestRunPollHelperHeldUntilChange(t *testing.T) {
 	}
 	h.waitRun(h.keyA, th2, id2)
 }
+
+// TestRunModifyDuringExecution: metadata set while the run executes
+// survives the executor's later commits.
+func TestRunModifyDuringExecution(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withScript(&modelstub.Script{Default: &modelstub.Reply{Text: "later", Latency: ptr(modelstub.Duration(300 * time.Millisecond))}}))
+	asst := h.newAssistant(h.keyA, `{"model":"gpt-4o-mini"}`)
+	th := h.newThread(h.keyA, "hi")
+	id := h.createRun(h.keyA, th, map[string]any{"assistant_id": asst, "metadata": map[string]any{"a": "1"}})["id"].(string)
+	h.waitRun(h.keyA, th, id, "in_progress")
+	m := h.mustDo(200, "POST", "/v1/threads/"+th+"/runs/"+id, h.keyA, map[string]any{"metadata": map[string]any{"b": "2"}}).object(t)
+	if dig(m, "metadata", "b") != "2" || m["status"] != "in_progress" {
+		t.Errorf("modify answered %v", m)
+	}
+	run := h.waitRun(h.keyA, th, id)
+	if run["status"] != "completed" || dig(run, "metadata", "b") != "2" || dig(run, "metadata", "a") != nil {
+		t.Errorf("run after completion: %v", run)
+	}
+}

@@ -105,6 +105,44 @@ func (e *Engine) Cancel(ctx context.Context, projectID, threadID, runID string) 
 	}
 }
 
+// ModifyRun applies patch (which may change only the run's metadata) to the
+// stored run and returns it. A run executing in this process takes the
+// change into its later commits, which write the whole run.
+func (e *Engine) ModifyRun(ctx context.Context, projectID, threadID, runID string, patch func(*schema.Run)) (*schema.Run, error) {
+	for {
+		e.mu.Lock()
+		var x *execution
+		if re := e.running[runID]; re != nil {
+			x = re.x
+		}
+		e.mu.Unlock()
+		run, err := e.modifyOnce(ctx, x, projectID, threadID, runID, patch)
+		if errors.Is(err, store.ErrConflict) {
+			continue // the run moved on meanwhile: apply to the new state
+		}
+		return run, err
+	}
+}
+
+func (e *Engine) modifyOnce(ctx context.Context, x *execution, projectID, threadID, runID string, patch func(*schema.Run)) (*schema.Run, error) {
+	if x != nil {
+		x.mu.Lock()
+		defer x.mu.Unlock()
+	}
+	run, err := e.cfg.Store.RunGet(ctx, projectID, threadID, runID)
+	if err != nil {
+		return nil, err
+	}
+	patch(run)
+	if err := e.cfg.Store.RunSave(ctx, projectID, &store.RunSaveParams{Run: run, ExpectStatus: run.Status}); err != nil {
+		return nil, err
+	}
+	if x != nil && x.project == projectID {
+		x.meta, x.metaSet = run.Metadata, true
+	}
+	return run, nil
+}
+
 // SubmitToolOutputs records the outputs of the function calls a
 // requires_action run waits for, completes their step, queues the run and
 // starts it here.

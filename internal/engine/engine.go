@@ -63,8 +63,8 @@ type Engine struct {
 	wake chan struct{}
 
 	mu sync.Mutex
-	// running maps run ids executing here to their cancel functions.
-	running map[string]context.CancelFunc
+	// running maps run ids executing here to their executions.
+	running map[string]*runningExec
 	// ctx is the engine's lifetime, set by Run; executions derive from it.
 	ctx context.Context
 	wg  sync.WaitGroup
@@ -99,7 +99,7 @@ func New(cfg Config) *Engine {
 	if cfg.ContextWindow == nil {
 		cfg.ContextWindow = func(string) int { return 128000 }
 	}
-	return &Engine{cfg: cfg, bus: newBus(), wake: make(chan struct{}, 1), running: make(map[string]context.CancelFunc)}
+	return &Engine{cfg: cfg, bus: newBus(), wake: make(chan struct{}, 1), running: make(map[string]*runningExec)}
 }
 
 // Run schedules runs until ctx ends, then stops every execution, releases
@@ -172,6 +172,12 @@ func (e *Engine) Start(runID string) {
 	e.spawn(c)
 }
 
+// runningExec is one execution of this process.
+type runningExec struct {
+	cancel context.CancelFunc
+	x      *execution
+}
+
 func (e *Engine) spawn(c *store.ClaimedRun) {
 	e.mu.Lock()
 	parent := e.ctx
@@ -180,19 +186,23 @@ func (e *Engine) spawn(c *store.ClaimedRun) {
 		return
 	}
 	ctx, cancel := context.WithCancel(parent)
-	e.running[c.Run.ID] = cancel
+	re := &runningExec{cancel: cancel, x: &execution{e: e, project: c.ProjectID, run: c.Run, attempts: c.Attempts}}
+	e.running[c.Run.ID] = re
 	e.wg.Add(1)
 	e.mu.Unlock()
 	go func() {
 		defer e.wg.Done()
 		defer func() {
 			e.mu.Lock()
-			delete(e.running, c.Run.ID)
+			// A newer execution of the run (after submit_tool_outputs) may
+			// already have replaced this one: leave it in place.
+			if e.running[c.Run.ID] == re {
+				delete(e.running, c.Run.ID)
+			}
 			e.mu.Unlock()
 			cancel()
 		}()
-		x := &execution{e: e, project: c.ProjectID, run: c.Run, attempts: c.Attempts}
-		x.execute(ctx)
+		re.x.execute(ctx)
 	}()
 }
 
@@ -200,10 +210,10 @@ func (e *Engine) spawn(c *store.ClaimedRun) {
 // notices a cancel at once instead of at its next commit.
 func (e *Engine) interrupt(runID string) {
 	e.mu.Lock()
-	cancel := e.running[runID]
+	re := e.running[runID]
 	e.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	if re != nil {
+		re.cancel()
 	}
 }
 

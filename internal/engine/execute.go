@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/assistd/assistd/internal/llm"
@@ -20,6 +21,12 @@ type execution struct {
 	attempts int
 	// committed is the run status last written, the guard of the next save.
 	committed string
+
+	// mu serialises this execution's commits with ModifyRun's, which hands
+	// over the metadata it committed in meta so that the next save keeps it.
+	mu      sync.Mutex
+	meta    schema.Metadata
+	metaSet bool
 }
 
 // errStop ends an execution without touching the run further: the lease is
@@ -391,6 +398,11 @@ func (x *execution) commitTurn(ctx context.Context, st *turnState, resp *llm.Res
 // save commits the run with p's steps and messages, guarded by the lease and
 // the last committed status.
 func (x *execution) save(ctx context.Context, p *store.RunSaveParams) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.metaSet {
+		x.run.Metadata, x.metaSet = x.meta, false
+	}
 	p.Run = x.run
 	p.Owner = x.e.cfg.Owner
 	p.ExpectStatus = x.committed
