@@ -226,3 +226,47 @@ func TestRunTakeover(t *testing.T) {
 		}
 	})
 }
+
+// TestRunQueuedCancelAndExpiry: runs no executor picked up yet are
+// cancelled at once, and expire once past expires_at.
+func TestRunQueuedCancelAndExpiry(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withEngine(func(c *engine.Config) { c.ScanInterval = time.Hour }))
+	asst := h.newAssistant(h.keyA, `{"model":"gpt-4o-mini"}`)
+	ctx := context.Background()
+	p, err := h.store.ProjectGetByName(ctx, "project-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := h.store.AssistantGet(ctx, p.ID, asst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Unix()
+	insert := func(th string, expiresAt int64) string {
+		run := schema.RunOptions{}.NewRun(schema.NewID(schema.PrefixRun), th, a, nil, now, expiresAt)
+		if err := h.store.RunCreate(ctx, p.ID, run, nil); err != nil {
+			t.Fatal(err)
+		}
+		return run.ID
+	}
+	th1 := h.newThread(h.keyA, "one")
+	q := insert(th1, now+600)
+	c := h.mustDo(200, "POST", "/v1/threads/"+th1+"/runs/"+q+"/cancel", h.keyA, nil).object(t)
+	if c["status"] != "cancelling" {
+		t.Errorf("cancel answered %v", c["status"])
+	}
+	if r := h.getRun(h.keyA, th1, q); r["status"] != "cancelled" || r["cancelled_at"] == nil || r["started_at"] != nil {
+		t.Errorf("queued run after cancel: %v", r)
+	}
+	th2 := h.newThread(h.keyA, "two")
+	old := insert(th2, now-5)
+	h.engine.Wake()
+	r := h.waitRun(h.keyA, th2, old, "expired", "completed", "failed")
+	if r["status"] != "expired" {
+		t.Errorf("overdue queued run: %v", r)
+	}
+	if n := len(h.chatRequests()); n != 0 {
+		t.Errorf("%d model requests", n)
+	}
+}

@@ -213,3 +213,67 @@ func TestOneActiveRunPerThread(t *testing.T) {
 		t.Fatalf("second run: %v", run)
 	}
 }
+
+// TestRunCancelAfterSubmit: a run resumed by submit_tool_outputs whose next
+// model call hangs is cancelled at once.
+func TestRunCancelAfterSubmit(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withScript(&modelstub.Script{Rules: []modelstub.Rule{
+		{Match: modelstub.Match{LastRole: "tool"}, Reply: modelstub.Reply{Hang: true}},
+		{Match: modelstub.Match{UserContains: "call"}, Reply: modelstub.Reply{ToolCalls: []modelstub.ToolCall{{Name: "get_weather"}}}},
+	}}))
+	asst := h.newAssistant(h.keyA, `{"model":"gpt-4o-mini","tools":[`+weatherTool+`]}`)
+	th := h.newThread(h.keyA, "call it")
+	id := h.createRun(h.keyA, th, map[string]any{"assistant_id": asst})["id"].(string)
+	run := h.waitRun(h.keyA, th, id, "requires_action")
+	call := str(dig(run, "required_action", "submit_tool_outputs", "tool_calls", 0, "id"))
+	h.mustDo(200, "POST", "/v1/threads/"+th+"/runs/"+id+"/submit_tool_outputs", h.keyA,
+		map[string]any{"tool_outputs": []any{map[string]any{"tool_call_id": call, "output": "x"}}})
+	for deadline := time.Now().Add(5 * time.Second); len(h.model.Requests()) < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the second model call never came")
+		}
+	}
+	start := time.Now()
+	h.mustDo(200, "POST", "/v1/threads/"+th+"/runs/"+id+"/cancel", h.keyA, nil)
+	run = h.waitRun(h.keyA, th, id)
+	if run["status"] != "cancelled" {
+		t.Fatalf("run: %v", run)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("cancel took %v", d)
+	}
+	steps := h.stepsOf(h.keyA, th, id)
+	if len(steps) != 1 || steps[0]["status"] != "completed" {
+		t.Errorf("steps: %v", steps)
+	}
+}
+
+// TestRunStreamedFailure: a failing run streams thread.run.failed, then done.
+func TestRunStreamedFailure(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withScript(&modelstub.Script{Default: &modelstub.Reply{Error: &modelstub.ErrorReply{Status: 400, Message: "bad prompt"}}}))
+	asst := h.newAssistant(h.keyA, `{"model":"gpt-4o-mini"}`)
+	th := h.newThread(h.keyA, "hi")
+	r := h.mustDo(200, "POST", "/v1/threads/"+th+"/runs", h.keyA, map[string]any{"assistant_id": asst, "stream": true})
+	events, err := parseSSE(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, ev := range events {
+		names = append(names, ev.Name)
+	}
+	want := "thread.run.created thread.run.queued thread.run.in_progress thread.run.failed done"
+	if strings.Join(names, " ") != want {
+		t.Fatalf("events %v", names)
+	}
+	var failed map[string]any
+	json.Unmarshal([]byte(events[3].Data), &failed)
+	if dig(failed, "last_error", "code") != "invalid_prompt" || !strings.Contains(str(dig(failed, "last_error", "message")), "bad prompt") {
+		t.Errorf("failed run: %v", failed)
+	}
+	if n := len(h.chatRequests()); n != 1 {
+		t.Errorf("a 400 was retried: %d requests", n)
+	}
+}
