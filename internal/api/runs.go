@@ -36,6 +36,7 @@ func parseInclude(r *http.Request) (bool, error) {
 
 func viewRun(r *http.Request) func(*schema.Run) any {
 	return func(run *schema.Run) any {
+		run = run.Wire()
 		if dialect(r) == DialectV1 {
 			return run.V1()
 		}
@@ -45,6 +46,7 @@ func viewRun(r *http.Request) func(*schema.Run) any {
 
 func viewStep(r *http.Request, include bool) func(*schema.RunStep) any {
 	return func(s *schema.RunStep) any {
+		s = s.Wire()
 		if !include {
 			s = s.WithoutFileSearchContent()
 		}

@@ -43,10 +43,13 @@ func (s *Server) streamRun(w http.ResponseWriter, r *http.Request, sub *engine.S
 func eventPayload(data any, v1, include bool) any {
 	switch d := data.(type) {
 	case *schema.Run:
+		d = d.Wire()
 		if v1 {
 			return d.V1()
 		}
+		return d
 	case *schema.RunStep:
+		d = d.Wire()
 		if !include {
 			d = d.WithoutFileSearchContent()
 		}

@@ -74,7 +74,7 @@ type MessageDeltaPart struct {
 // TextDelta is appended text and any new annotations.
 type TextDelta struct {
 	Value       *string           `json:"value,omitempty"`
-	Annotations []AnnotationDelta `json:"annotations,omitempty"`
+	Annotations []AnnotationDelta `json:"annotations"`
 }
 
 // AnnotationDelta is an annotation with its index in the text's list.
@@ -86,7 +86,7 @@ type AnnotationDelta struct {
 // NewTextDelta builds a message delta appending value to part index.
 func NewTextDelta(messageID string, index int, value string) *MessageDelta {
 	return &MessageDelta{ID: messageID, Object: "thread.message.delta", Delta: MessageDeltaBody{
-		Content: []MessageDeltaPart{{Index: index, Type: ContentText, Text: &TextDelta{Value: &value}}},
+		Content: []MessageDeltaPart{{Index: index, Type: ContentText, Text: &TextDelta{Value: &value, Annotations: []AnnotationDelta{}}}},
 	}}
 }
 

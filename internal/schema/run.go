@@ -82,6 +82,17 @@ type Run struct {
 	ReasoningEffort     *string            `json:"reasoning_effort,omitempty"`
 }
 
+// Wire returns the run as clients see it: usage stays null until the run
+// is terminal (the stored run keeps its running total for token limits).
+func (r *Run) Wire() *Run {
+	if r.Usage == nil || RunIsTerminal(r.Status) {
+		return r
+	}
+	c := *r
+	c.Usage = nil
+	return &c
+}
+
 // RequiredAction is what a requires_action run waits for.
 type RequiredAction struct {
 	Type              string            `json:"type"` // always "submit_tool_outputs"

@@ -37,6 +37,17 @@ type RunStep struct {
 	Usage       *Usage      `json:"usage"`
 }
 
+// Wire returns the step as clients see it: usage stays null while the step
+// is in progress.
+func (s *RunStep) Wire() *RunStep {
+	if s.Usage == nil || s.Status != StepInProgress {
+		return s
+	}
+	c := *s
+	c.Usage = nil
+	return &c
+}
+
 // StepDetails is message_creation {message_id} or tool_calls [...].
 type StepDetails struct {
 	Type            string
