@@ -55,7 +55,7 @@ func (e *Engine) Cancel(ctx context.Context, projectID, threadID, runID string) 
 		prev := run.Status
 		now := e.now()
 		var events []schema.Event
-		p := &store.RunSaveParams{Run: run, ExpectStatus: prev}
+		p := &store.RunSaveParams{Run: run, ExpectStatus: prev, KeepMetadata: true}
 		switch prev {
 		case schema.RunInProgress:
 			run.Status = schema.RunCancelling
@@ -171,7 +171,7 @@ func (e *Engine) SubmitToolOutputs(ctx context.Context, projectID, threadID, run
 		return nil, err
 	}
 	now := e.now()
-	p := &store.RunSaveParams{Run: run, ExpectStatus: schema.RunRequiresAction}
+	p := &store.RunSaveParams{Run: run, ExpectStatus: schema.RunRequiresAction, KeepMetadata: true}
 	var events []schema.Event
 	for _, s := range steps {
 		if s.Type != schema.StepToolCalls {
@@ -308,7 +308,7 @@ func (e *Engine) expireDue(ctx context.Context) {
 			continue
 		}
 		now := e.now()
-		p := &store.RunSaveParams{Run: run, ExpectStatus: prev}
+		p := &store.RunSaveParams{Run: run, ExpectStatus: prev, KeepMetadata: true}
 		var events []schema.Event
 		for _, s := range steps {
 			s.Status = schema.StepExpired

@@ -404,6 +404,8 @@ func (x *execution) save(ctx context.Context, p *store.RunSaveParams) error {
 		x.run.Metadata, x.metaSet = x.meta, false
 	}
 	p.Run = x.run
+	// Metadata belongs to the API (modify run); never write back a stale copy.
+	p.KeepMetadata = true
 	p.Owner = x.e.cfg.Owner
 	p.ExpectStatus = x.committed
 	if err := x.e.cfg.Store.RunSave(ctx, x.project, p); err != nil {

@@ -173,6 +173,10 @@ type RunSaveParams struct {
 	ExpectStatus string
 	// Owner, when set, must hold the run's lease, else ErrLeaseLost.
 	Owner string
+	// KeepMetadata keeps the stored run's metadata instead of Run's, so an
+	// executor's writes never undo a metadata update made meanwhile by the
+	// API (possibly on another replica).
+	KeepMetadata bool
 	// Steps and Messages are inserted or replaced (by id), keeping their
 	// original list position when replaced.
 	Steps    []*schema.RunStep

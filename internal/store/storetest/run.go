@@ -416,6 +416,26 @@ func testRun(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 		assertRun(t, b, b.proj, &cancelling)
 	})
+	t.Run("SaveKeepMetadata", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, newStore)
+		r := runWithThread(t, b, b.proj, 1, schema.RunQueued)
+		// The API updates the metadata...
+		updated := *r
+		updated.Metadata = schema.Metadata{"tier": "gold"}
+		must(t, "RunSave metadata", b.s.RunSave(b.ctx, b.proj, &store.RunSaveParams{Run: &updated, ExpectStatus: schema.RunQueued}))
+		// ...and an executor holding the old copy moves the run on.
+		stale := *r
+		stale.Status = schema.RunInProgress
+		must(t, "RunSave KeepMetadata", b.s.RunSave(b.ctx, b.proj, &store.RunSaveParams{Run: &stale, ExpectStatus: schema.RunQueued, KeepMetadata: true}))
+		want := stale
+		want.Metadata = updated.Metadata
+		assertRun(t, b, b.proj, &want)
+		// Without KeepMetadata the run is written whole.
+		stale.Status = schema.RunCompleted
+		must(t, "RunSave whole", b.s.RunSave(b.ctx, b.proj, &store.RunSaveParams{Run: &stale}))
+		assertRun(t, b, b.proj, &stale)
+	})
 	t.Run("LeaseRelease", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, newStore)
