@@ -37,8 +37,12 @@ type Config struct {
 	// truncation strategy); nil means 128,000 for every model.
 	ContextWindow func(model string) int
 	Tokens        TokenCounter
-	Logger        *slog.Logger
-	Now           func() time.Time
+	// Builtins executes built-in tools, by tool type ("file_search",
+	// "code_interpreter"). A built-in tool with no executor is not offered
+	// to the model.
+	Builtins map[string]BuiltinTool
+	Logger   *slog.Logger
+	Now      func() time.Time
 	// Owner names this executor in leases; unique per process.
 	Owner string
 	// Lease is how long a claim lasts without renewal; an executor that

@@ -130,7 +130,9 @@ type turnState struct {
 	text     string
 	// calls accumulate streamed tool calls by index.
 	calls []schema.ToolCall
-	err   error
+	// builtins are the built-in tools offered this turn, by function name.
+	builtins map[string]schema.Tool
+	err      error
 }
 
 // turn asks the model once and commits what it answered. It reports done
@@ -158,6 +160,9 @@ func (x *execution) turn(ctx context.Context) (bool, error) {
 	}
 
 	p, err := x.buildPrompt(ctx, steps)
+	if p != nil {
+		st.builtins = p.builtins
+	}
 	if errors.Is(err, errPromptTooLong) {
 		return true, x.finishIncomplete(ctx, st, "max_prompt_tokens")
 	}
@@ -174,7 +179,7 @@ func (x *execution) turn(ctx context.Context) (bool, error) {
 	if len(p.tools) > 0 {
 		ptc := x.run.ParallelToolCalls
 		req.ParallelToolCalls = &ptc
-		req.ToolChoice, req.ToolName = toolChoice(x.run.ToolChoice)
+		req.ToolChoice, req.ToolName = toolChoice(x.run.ToolChoice, p.builtins)
 	}
 	if lim := x.run.MaxCompletionTokens; lim != nil {
 		left := *lim
@@ -239,6 +244,9 @@ func (x *execution) onDelta(ctx context.Context, st *turnState, d llm.Delta) {
 			delta.Function.Name = tc.Name
 		}
 		c.Function.Arguments += tc.Arguments
+		if _, builtin := st.builtins[c.Function.Name]; builtin {
+			return // announced in the tool's own shape once executed
+		}
 		x.e.publish(x.run.ID, schema.Event{Name: schema.EventStepDelta, Data: &schema.RunStepDelta{
 			ID: st.toolStep.ID, Object: "thread.run.step.delta",
 			Delta: schema.RunStepDeltaBody{StepDetails: schema.StepDetailsDelta{Type: schema.StepToolCalls, ToolCalls: []schema.ToolCallDelta{delta}}},
@@ -330,36 +338,15 @@ func (x *execution) commitTurn(ctx context.Context, st *turnState, resp *llm.Res
 		total.Add(*x.run.Usage)
 	}
 	x.run.Usage = &total
+	if x.hasBuiltin(st, calls) {
+		return x.runBuiltins(ctx, st, calls, usage)
+	}
 	now := x.e.now()
 	p := &store.RunSaveParams{}
 	var events []schema.Event
 	truncated := resp.FinishReason == llm.FinishLength
 
-	if st.msg != nil {
-		m := st.msg
-		m.Content = []schema.ContentPart{schema.TextPart(st.text)}
-		if truncated && len(calls) == 0 {
-			m.Status = schema.MessageStatusIncomplete
-			m.IncompleteAt = &now
-			m.IncompleteDetails = &schema.IncompleteDetails{Reason: "max_tokens"}
-		} else {
-			m.Status = schema.MessageStatusCompleted
-			m.CompletedAt = &now
-		}
-		s := st.msgStep
-		s.Status = schema.StepCompleted
-		s.CompletedAt = &now
-		if st.toolStep == nil {
-			u := usage
-			s.Usage = &u
-		} else {
-			s.Usage = &schema.Usage{}
-		}
-		p.Messages = append(p.Messages, m)
-		p.Steps = append(p.Steps, s)
-		events = append(events, schema.Event{Name: schema.MessageEventName(m.Status), Data: cloneMessage(m)},
-			schema.Event{Name: schema.EventStepCompleted, Data: cloneStep(s)})
-	}
+	events = append(events, x.closeMessage(st, p, now, truncated && len(calls) == 0, usage)...)
 
 	if len(calls) > 0 {
 		s := st.toolStep
@@ -393,6 +380,153 @@ func (x *execution) commitTurn(ctx context.Context, st *turnState, resp *llm.Res
 	}
 	x.e.publish(x.run.ID, events...)
 	return true, nil
+}
+
+// closeMessage completes the turn's message (incomplete when truncated)
+// and its step, adding them to p; the step carries the turn's usage unless a
+// tool step follows, which then does. It returns the events to publish.
+func (x *execution) closeMessage(st *turnState, p *store.RunSaveParams, now int64, truncated bool, usage schema.Usage) []schema.Event {
+	if st.msg == nil {
+		return nil
+	}
+	m := st.msg
+	m.Content = []schema.ContentPart{schema.TextPart(st.text)}
+	if truncated {
+		m.Status = schema.MessageStatusIncomplete
+		m.IncompleteAt = &now
+		m.IncompleteDetails = &schema.IncompleteDetails{Reason: "max_tokens"}
+	} else {
+		m.Status = schema.MessageStatusCompleted
+		m.CompletedAt = &now
+	}
+	s := st.msgStep
+	s.Status = schema.StepCompleted
+	s.CompletedAt = &now
+	if st.toolStep == nil {
+		u := usage
+		s.Usage = &u
+	} else {
+		s.Usage = &schema.Usage{}
+	}
+	p.Messages = append(p.Messages, m)
+	p.Steps = append(p.Steps, s)
+	return []schema.Event{{Name: schema.MessageEventName(m.Status), Data: cloneMessage(m)},
+		{Name: schema.EventStepCompleted, Data: cloneStep(s)}}
+}
+
+// hasBuiltin reports whether the model called a built-in tool.
+func (x *execution) hasBuiltin(st *turnState, calls []schema.ToolCall) bool {
+	for _, c := range calls {
+		if c.Function != nil {
+			if _, ok := st.builtins[c.Function.Name]; ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// runBuiltins executes the built-in tool calls of a turn. The step is
+// committed with the calls first (so a crash re-runs the turn rather than
+// losing it), then each call is executed and recorded in its tool's shape.
+// With no function calls left the step completes and the run goes on to the
+// next turn; otherwise the run waits for the function outputs.
+func (x *execution) runBuiltins(ctx context.Context, st *turnState, calls []schema.ToolCall, usage schema.Usage) (bool, error) {
+	now := x.e.now()
+	p := &store.RunSaveParams{}
+	events := x.closeMessage(st, p, now, false, usage)
+	s := st.toolStep
+	var pending []int
+	args := make(map[string]string, len(calls))
+	for i, c := range calls {
+		if decl, ok := st.builtins[c.Function.Name]; ok {
+			args[c.ID] = c.Function.Arguments
+			calls[i] = builtinPlaceholder(c.ID, decl.Type)
+			pending = append(pending, i)
+		}
+	}
+	s.StepDetails.ToolCalls = calls
+	p.Steps = append(p.Steps, s)
+	if err := x.save(ctx, p); err != nil {
+		return true, x.handleSaveError(ctx, err, st.msgStep, st.msg)
+	}
+	x.e.publish(x.run.ID, events...)
+	for _, i := range pending {
+		c := calls[i]
+		decl := st.builtins[c.Type]
+		rec, err := x.e.cfg.Builtins[c.Type].Execute(ctx, &BuiltinCall{ProjectID: x.project, Run: x.run, Tool: decl, Arguments: args[c.ID]})
+		if err != nil {
+			if ctx.Err() != nil {
+				st.msgStep, st.msg = nil, nil
+				return true, x.interrupted(ctx, st)
+			}
+			x.e.cfg.Logger.Error("built-in tool failed", "run_id", x.run.ID, "tool", c.Type, "error", err)
+			st.msgStep, st.msg = nil, nil
+			return true, x.failWith(ctx, st, schema.ErrCodeServer, fmt.Sprintf("The %s tool failed: %v", c.Type, err))
+		}
+		rec.ID, rec.Type = c.ID, c.Type
+		calls[i] = rec
+		x.e.publish(x.run.ID, schema.Event{Name: schema.EventStepDelta, Data: builtinDelta(s.ID, i, rec)})
+	}
+	u := usage
+	s.Usage = &u
+	var functions []schema.RequiredToolCall
+	for _, c := range calls {
+		if c.Function != nil {
+			functions = append(functions, schema.RequiredToolCall{ID: c.ID, Type: schema.ToolFunction,
+				Function: schema.FunctionCall{Name: c.Function.Name, Arguments: c.Function.Arguments}})
+		}
+	}
+	p = &store.RunSaveParams{Steps: []*schema.RunStep{s}}
+	if len(functions) == 0 {
+		done := x.e.now()
+		s.Status = schema.StepCompleted
+		s.CompletedAt = &done
+		if err := x.save(ctx, p); err != nil {
+			return true, x.handleSaveError(ctx, err, nil, nil)
+		}
+		x.e.publish(x.run.ID, schema.Event{Name: schema.EventStepCompleted, Data: cloneStep(s)})
+		return false, nil
+	}
+	x.run.Status = schema.RunRequiresAction
+	x.run.RequiredAction = &schema.RequiredAction{Type: "submit_tool_outputs", SubmitToolOutputs: schema.SubmitToolOutputs{ToolCalls: functions}}
+	exp := x.e.now() + int64(x.e.cfg.RequiresActionTimeout/time.Second)
+	x.run.ExpiresAt = &exp
+	if err := x.save(ctx, p); err != nil {
+		return true, x.handleSaveError(ctx, err, nil, nil)
+	}
+	x.e.publish(x.run.ID, schema.Event{Name: schema.EventRunRequiresAction, Data: cloneRun(x.run)})
+	return true, nil
+}
+
+// builtinPlaceholder records a built-in call that has not run yet, in its
+// tool's shape.
+func builtinPlaceholder(id, toolType string) schema.ToolCall {
+	c := schema.ToolCall{ID: id, Type: toolType}
+	switch toolType {
+	case schema.ToolFileSearch:
+		c.FileSearch = &schema.FileSearchCall{}
+	case schema.ToolCodeInterpreter:
+		c.CodeInterpreter = &schema.CodeInterpreterCall{Outputs: []schema.CodeOutput{}}
+	}
+	return c
+}
+
+// builtinDelta announces an executed built-in call on the stream.
+func builtinDelta(stepID string, index int, c schema.ToolCall) *schema.RunStepDelta {
+	d := schema.ToolCallDelta{Index: index, ID: c.ID, Type: c.Type}
+	switch {
+	case c.CodeInterpreter != nil:
+		ci := &schema.CodeInterpreterCallDelta{Input: c.CodeInterpreter.Input}
+		for j, o := range c.CodeInterpreter.Outputs {
+			ci.Outputs = append(ci.Outputs, schema.CodeOutputDelta{Index: j, CodeOutput: o})
+		}
+		d.CodeInterpreter = ci
+	case c.FileSearch != nil:
+		d.FileSearch = &struct{}{}
+	}
+	return &schema.RunStepDelta{ID: stepID, Object: "thread.run.step.delta",
+		Delta: schema.RunStepDeltaBody{StepDetails: schema.StepDetailsDelta{Type: schema.StepToolCalls, ToolCalls: []schema.ToolCallDelta{d}}}}
 }
 
 // save commits the run with p's steps and messages, guarded by the lease and
@@ -635,12 +769,15 @@ func responseFormat(f schema.ResponseFormat) *llm.ResponseFormat {
 	return nil
 }
 
-func toolChoice(c schema.ToolChoice) (mode, name string) {
+func toolChoice(c schema.ToolChoice, builtins map[string]schema.Tool) (mode, name string) {
 	switch c.Type {
 	case schema.ToolFunction:
 		return "function", c.Function
 	case "":
 		return c.Mode, ""
+	}
+	if _, ok := builtins[c.Type]; ok {
+		return "function", c.Type
 	}
 	// A built-in tool the model is not offered: let it choose.
 	return schema.ToolChoiceAuto, ""

@@ -22,6 +22,9 @@ const maxInlineImage = 20 << 20
 type prompt struct {
 	messages []llm.Message
 	tools    []llm.Tool
+	// builtins maps the offered built-in tools' function names to the
+	// run's declarations of them.
+	builtins map[string]schema.Tool
 	tokens   int
 }
 
@@ -71,14 +74,20 @@ func (x *execution) buildPrompt(ctx context.Context, steps []*schema.RunStep) (*
 			call := llm.Message{Role: llm.RoleAssistant}
 			var results []llm.Message
 			for _, c := range s.StepDetails.ToolCalls {
-				if c.Function == nil {
+				var name, args, out string
+				switch {
+				case c.Function != nil:
+					name, args = c.Function.Name, c.Function.Arguments
+					if c.Function.Output != nil {
+						out = *c.Function.Output
+					}
+				case x.e.cfg.Builtins[c.Type] != nil:
+					name = c.Type
+					args, out = x.e.cfg.Builtins[c.Type].Replay(c)
+				default:
 					continue
 				}
-				call.ToolCalls = append(call.ToolCalls, llm.ToolCall{ID: c.ID, Name: c.Function.Name, Arguments: c.Function.Arguments})
-				out := ""
-				if c.Function.Output != nil {
-					out = *c.Function.Output
-				}
+				call.ToolCalls = append(call.ToolCalls, llm.ToolCall{ID: c.ID, Name: name, Arguments: args})
 				results = append(results, llm.Message{Role: llm.RoleTool, ToolCallID: c.ID, Parts: []llm.Part{{Type: llm.PartText, Text: out}}})
 			}
 			if len(call.ToolCalls) > 0 {
@@ -95,7 +104,8 @@ func (x *execution) buildPrompt(ctx context.Context, steps []*schema.RunStep) (*
 	if run.Instructions != "" {
 		system = []llm.Message{llm.TextMessage(llm.RoleSystem, run.Instructions)}
 	}
-	p := &prompt{tools: functionTools(run.Tools)}
+	p := &prompt{}
+	p.tools, p.builtins = x.offeredTools()
 	assemble := func() {
 		p.messages = append(append(append(p.messages[:0], system...), history...), turns...)
 		p.tokens = x.countTokens(p.messages, p.tools)
@@ -235,25 +245,4 @@ func (x *execution) countTokens(msgs []llm.Message, tools []llm.Tool) int {
 		n += 3 + len(m.Text())/4
 	}
 	return n
-}
-
-// functionTools offers the run's function tools to the model. Built-in
-// tools (file_search, code_interpreter) are offered only once the engine
-// can execute them.
-func functionTools(tools []schema.Tool) []llm.Tool {
-	var out []llm.Tool
-	for _, t := range tools {
-		if t.Type != schema.ToolFunction || t.Function == nil {
-			continue
-		}
-		lt := llm.Tool{Name: t.Function.Name, Parameters: t.Function.Parameters}
-		if t.Function.Description != nil {
-			lt.Description = *t.Function.Description
-		}
-		if t.Function.Strict != nil {
-			lt.Strict = *t.Function.Strict
-		}
-		out = append(out, lt)
-	}
-	return out
 }
