@@ -25,13 +25,21 @@ func (s *Server) streamRun(w http.ResponseWriter, r *http.Request, sub *engine.S
 		if err != nil {
 			return
 		}
-		if err := writeEvent(w, ev.Name, eventPayload(ev.Data, v1, include)); err != nil {
-			return
-		}
-		if run, ok := ev.Data.(*schema.Run); ok && (schema.RunIsTerminal(run.Status) || run.Status == schema.RunRequiresAction) {
-			_, _ = w.Write([]byte("event: done\ndata: [DONE]\n\n"))
-			_ = rc.Flush()
-			return
+		// Write every event already queued before flushing: under load one
+		// write carries many deltas instead of one syscall each.
+		for {
+			if err := writeEvent(w, ev.Name, eventPayload(ev.Data, v1, include)); err != nil {
+				return
+			}
+			if run, ok := ev.Data.(*schema.Run); ok && (schema.RunIsTerminal(run.Status) || run.Status == schema.RunRequiresAction) {
+				_, _ = w.Write([]byte("event: done\ndata: [DONE]\n\n"))
+				_ = rc.Flush()
+				return
+			}
+			var more bool
+			if ev, more = sub.TryNext(); !more {
+				break
+			}
 		}
 		if err := rc.Flush(); err != nil {
 			return

@@ -79,6 +79,19 @@ func (s *Subscription) Next(ctx context.Context) (schema.Event, error) {
 	}
 }
 
+// TryNext returns the next event if one is queued, without waiting.
+func (s *Subscription) TryNext() (schema.Event, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) == 0 {
+		return schema.Event{}, false
+	}
+	ev := s.queue[0]
+	s.queue[0] = schema.Event{}
+	s.queue = s.queue[1:]
+	return ev, true
+}
+
 // Close stops delivery; it is safe to call more than once.
 func (s *Subscription) Close() {
 	b := s.bus

@@ -30,6 +30,26 @@ type Store struct {
 
 	wstmts stmtCache
 	rstmts stmtCache
+
+	// writes feeds the writer goroutine, which commits concurrent write
+	// transactions in groups (see runBatch); closed ends it.
+	writes     chan *writeReq
+	closed     chan struct{}
+	writerDone chan struct{}
+	closeOnce  sync.Once
+}
+
+// maxBatch bounds how many write transactions share one commit.
+const maxBatch = 128
+
+// errClosed is returned by writes after Close.
+var errClosed = errors.New("sqlite: store closed")
+
+// writeReq is one write transaction waiting for the writer.
+type writeReq struct {
+	ctx  context.Context
+	fn   func(tx *wtx) error
+	done chan error
 }
 
 // DSN returns the driver data source name for path with the pragmas every
@@ -82,17 +102,101 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		read.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s := &Store{write: write, read: read}
+	s := &Store{write: write, read: read, writes: make(chan *writeReq), closed: make(chan struct{}), writerDone: make(chan struct{})}
 	s.wstmts.db = write
 	s.rstmts.db = read
+	go s.writer()
 	return s, nil
 }
 
-// Close closes both connection pools and their prepared statements.
+// Close stops the writer and closes both connection pools and their
+// prepared statements.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.closed) })
+	<-s.writerDone
 	s.wstmts.close()
 	s.rstmts.close()
 	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+// writer runs every write transaction. Those that arrive while it is busy
+// are committed together — each inside its own savepoint, so one's failure
+// rolls back only itself — which under load turns many small commits into
+// few (group commit) while a lone write still commits at once.
+func (s *Store) writer() {
+	defer close(s.writerDone)
+	for {
+		var first *writeReq
+		select {
+		case first = <-s.writes:
+		case <-s.closed:
+			return
+		}
+		batch := []*writeReq{first}
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-s.writes:
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		s.runBatch(batch)
+	}
+}
+
+func (s *Store) runBatch(batch []*writeReq) {
+	bg := context.Background()
+	var missed []string
+	defer func() {
+		// The connection is free again: cache what the transactions prepared.
+		for _, q := range missed {
+			s.wstmts.get(bg, q)
+		}
+	}()
+	sqlTx, err := s.write.BeginTx(bg, nil)
+	if err != nil {
+		for _, r := range batch {
+			r.done <- mapErr(err)
+		}
+		return
+	}
+	results := make([]error, len(batch))
+	grouped := len(batch) > 1
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if grouped {
+			if _, err := sqlTx.ExecContext(bg, "SAVEPOINT w"); err != nil {
+				results[i] = mapErr(err)
+				continue
+			}
+		}
+		tx := &wtx{Tx: sqlTx, ctx: r.ctx, s: s}
+		results[i] = r.fn(tx)
+		missed = append(missed, tx.missed...)
+		if grouped {
+			if results[i] != nil {
+				sqlTx.ExecContext(bg, "ROLLBACK TO w")
+			}
+			sqlTx.ExecContext(bg, "RELEASE w")
+		}
+	}
+	var commitErr error
+	if !grouped && results[0] != nil {
+		sqlTx.Rollback()
+	} else {
+		commitErr = mapErr(sqlTx.Commit())
+	}
+	for i, r := range batch {
+		if results[i] == nil {
+			results[i] = commitErr
+		}
+		r.done <- results[i]
+	}
 }
 
 // stmtCache prepares each query once per pool; database/sql then keeps it
@@ -130,14 +234,16 @@ func (c *stmtCache) close() {
 	})
 }
 
-// exec runs a write statement outside any explicit transaction.
+// exec runs one write statement (as a transaction of its own, which the
+// writer may commit together with others).
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	st, err := s.wstmts.get(ctx, query)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	res, err := st.ExecContext(ctx, args...)
-	return res, mapErr(err)
+	var res sql.Result
+	err := s.inTx(ctx, func(tx *wtx) error {
+		var err error
+		res, err = tx.exec(query, args...)
+		return err
+	})
+	return res, err
 }
 
 // queryRow runs a single-row read on the read pool.
@@ -212,24 +318,19 @@ func (tx *wtx) queryRow(query string, args ...any) (*sql.Row, error) {
 	return st.QueryRowContext(tx.ctx, args...), nil
 }
 
-// inTx runs fn in one write transaction (BEGIN IMMEDIATE), committing when
-// fn returns nil and rolling back otherwise. fn's error is returned as is.
+// inTx runs fn in one write transaction, committed when fn returns nil and
+// rolled back otherwise; fn's error is returned as is. It waits for the
+// writer goroutine, which may commit fn together with other transactions.
 func (s *Store) inTx(ctx context.Context, fn func(tx *wtx) error) error {
-	sqlTx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return mapErr(err)
+	r := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case s.writes <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.closed:
+		return errClosed
 	}
-	tx := &wtx{Tx: sqlTx, ctx: ctx, s: s}
-	if err = fn(tx); err != nil {
-		sqlTx.Rollback()
-	} else {
-		err = mapErr(sqlTx.Commit())
-	}
-	// The connection is free again: cache what the transaction prepared.
-	for _, q := range tx.missed {
-		s.wstmts.get(ctx, q)
-	}
-	return err
+	return <-r.done
 }
 
 // mapErr turns driver errors into the store's sentinels: no rows becomes

@@ -195,3 +195,44 @@ func TestConcurrentMigrate(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestGroupCommitIsolatesFailures: write transactions that arrive together
+// share a commit, but each one's failure rolls back only its own writes.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	const n = 200
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.inTx(ctx, func(tx *wtx) error {
+				if _, err := tx.exec(`INSERT INTO projects (id, name, created_at) VALUES (?, ?, 0)`, fmt.Sprint("p", i), fmt.Sprint("name", i)); err != nil {
+					return err
+				}
+				if i%3 == 0 {
+					return fmt.Errorf("refused %d", i)
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		_, gerr := s.ProjectGetByName(ctx, fmt.Sprint("name", i))
+		switch {
+		case i%3 == 0 && (err == nil || gerr == nil):
+			t.Errorf("tx %d: err %v, but its write is visible (%v)", i, err, gerr)
+		case i%3 != 0 && (err != nil || gerr != nil):
+			t.Errorf("tx %d: err %v, lookup %v", i, err, gerr)
+		}
+	}
+	// A cancelled context never runs its transaction.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.inTx(cctx, func(*wtx) error { t.Error("ran"); return nil }); err == nil {
+		t.Error("cancelled write succeeded")
+	}
+}
