@@ -153,7 +153,7 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if stream {
-		s.streamRun(w, r, sub, include)
+		s.streamRun(w, r, sub, run, include)
 		return nil
 	}
 	writeJSON(w, http.StatusOK, viewRun(r)(run))
@@ -231,7 +231,7 @@ func (s *Server) createThreadAndRun(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	if stream {
-		s.streamRun(w, r, sub, false)
+		s.streamRun(w, r, sub, run, false)
 		return nil
 	}
 	writeJSON(w, http.StatusOK, viewRun(r)(run))
@@ -368,7 +368,7 @@ func (s *Server) submitToolOutputs(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	if stream {
-		s.streamRun(w, r, sub, false)
+		s.streamRun(w, r, sub, run, false)
 		return nil
 	}
 	writeJSON(w, http.StatusOK, viewRun(r)(run))

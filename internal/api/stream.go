@@ -2,16 +2,23 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
+	"time"
 
 	"github.com/assistd/assistd/internal/engine"
 	"github.com/assistd/assistd/internal/schema"
 )
 
-// streamRun writes a run's events as server-sent events until the run
-// stops (a terminal status or requires_action), then "done". A client that
+// streamIdle is how long a stream waits for an event before it looks at the
+// run in the database: the run may be executing on another replica, or its
+// executor may have stopped, and the stream must still end with the run.
+const streamIdle = 2 * time.Second
+
+// streamRun writes run's events as server-sent events until the run stops
+// (a terminal status or requires_action), then "done". A client that
 // disconnects only ends its stream: the run goes on.
-func (s *Server) streamRun(w http.ResponseWriter, r *http.Request, sub *engine.Subscription, include bool) {
+func (s *Server) streamRun(w http.ResponseWriter, r *http.Request, sub *engine.Subscription, run *schema.Run, include bool) {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
@@ -20,8 +27,22 @@ func (s *Server) streamRun(w http.ResponseWriter, r *http.Request, sub *engine.S
 	rc := http.NewResponseController(w)
 	_ = rc.Flush()
 	v1 := dialect(r) == DialectV1
+	project := projectID(r)
 	for {
-		ev, err := sub.Next(r.Context())
+		ev, err := sub.NextWithin(r.Context(), streamIdle)
+		if errors.Is(err, engine.ErrIdle) {
+			cur, gerr := s.cfg.Store.RunGet(r.Context(), project, run.ThreadID, run.ID)
+			if gerr != nil || !(schema.RunIsTerminal(cur.Status) || cur.Status == schema.RunRequiresAction) {
+				continue
+			}
+			// The run stopped without this process hearing of it: events
+			// published meanwhile come first, then the run as stored.
+			var queued bool
+			if ev, queued = sub.TryNext(); !queued {
+				ev = schema.Event{Name: schema.RunEventName(cur.Status), Data: cur}
+			}
+			err = nil
+		}
 		if err != nil {
 			return
 		}

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"time"
 
 	"github.com/assistd/assistd/internal/schema"
 )
@@ -59,8 +61,23 @@ func (b *bus) publish(runID string, events ...schema.Event) {
 	}
 }
 
+// ErrIdle is returned by NextWithin when no event came in time.
+var ErrIdle = errors.New("engine: no event in time")
+
 // Next returns the next event, waiting for one until ctx ends.
 func (s *Subscription) Next(ctx context.Context) (schema.Event, error) {
+	return s.NextWithin(ctx, 0)
+}
+
+// NextWithin is Next giving up with ErrIdle after d without an event (d <= 0
+// waits as long as ctx lasts).
+func (s *Subscription) NextWithin(ctx context.Context, d time.Duration) (schema.Event, error) {
+	var idle <-chan time.Time
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		idle = t.C
+	}
 	for {
 		s.mu.Lock()
 		if len(s.queue) > 0 {
@@ -74,6 +91,8 @@ func (s *Subscription) Next(ctx context.Context) (schema.Event, error) {
 		select {
 		case <-ctx.Done():
 			return schema.Event{}, ctx.Err()
+		case <-idle:
+			return schema.Event{}, ErrIdle
 		case <-s.notify:
 		}
 	}
