@@ -116,6 +116,11 @@ func (x *execution) drive(ctx context.Context) error {
 			return x.fail(ctx, schema.ErrCodeServer, fmt.Sprintf("The run exceeded %d model turns.", x.e.cfg.MaxTurns))
 		}
 		done, err := x.turn(ctx)
+		if err != nil && ctx.Err() != nil && !errors.Is(err, errStop) {
+			// Interrupted between model calls (a cancel, a lost lease or
+			// shutdown): not a failure of the run.
+			return x.interrupted(ctx, &turnState{})
+		}
 		if err != nil || done {
 			return err
 		}
