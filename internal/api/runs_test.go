@@ -175,3 +175,23 @@ func TestStreamedRunEvents(t *testing.T) {
 		t.Errorf("streamed text %q", text)
 	}
 }
+
+// TestRunTruncatedByTheModel: a reply cut at the model's own output limit
+// (no max_completion_tokens on the run) still ends the run incomplete, like
+// its message, rather than completed.
+func TestRunTruncatedByTheModel(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withScript(&modelstub.Script{Default: &modelstub.Reply{Text: "cut off", Truncate: true}}))
+	asst := h.newAssistant(h.keyA, `{"model":"gpt-4o"}`)
+	th := h.newThread(h.keyA, "long story please")
+	id := h.createRun(h.keyA, th, map[string]any{"assistant_id": asst})["id"].(string)
+	run := h.waitRun(h.keyA, th, id)
+	if run["status"] != "incomplete" || dig(run, "incomplete_details", "reason") != "max_completion_tokens" {
+		t.Fatalf("run: %v", run)
+	}
+	msgs := h.messagesOf(h.keyA, th)
+	last := msgs[len(msgs)-1]
+	if last["status"] != "incomplete" || dig(last, "incomplete_details", "reason") != "max_tokens" || dig(last, "content", 0, "text", "value") != "cut off" {
+		t.Errorf("message: %v", last)
+	}
+}

@@ -369,7 +369,7 @@ func (x *execution) commitTurn(ctx context.Context, st *turnState, resp *llm.Res
 		exp := now + int64(x.e.cfg.RequiresActionTimeout/time.Second)
 		x.run.ExpiresAt = &exp
 		events = append(events, schema.Event{Name: schema.EventRunRequiresAction, Data: cloneRun(x.run)})
-	} else if truncated && x.run.MaxCompletionTokens != nil {
+	} else if truncated {
 		x.run.Status = schema.RunIncomplete
 		x.run.IncompleteDetails = &schema.IncompleteDetails{Reason: "max_completion_tokens"}
 		x.run.ExpiresAt = nil
