@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode"
 
 	"github.com/assistd/assistd/internal/blob"
 	"github.com/assistd/assistd/internal/schema"
@@ -101,7 +102,7 @@ func jsonDecodeError(err error) error {
 	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):
 		return badRequest("", "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)")
 	case errors.As(err, &typ):
-		param := typ.Field
+		param := wireField(typ.Field)
 		if param == "" {
 			return badRequest("", "Invalid type: expected %s, but got %s.", jsonTypeName(typ), typ.Value)
 		}
@@ -112,6 +113,21 @@ func jsonDecodeError(err error) error {
 		return badRequest(name, "Unrecognized request argument supplied: %s", name)
 	}
 	return badRequest("", "Invalid request body: %s", err.Error())
+}
+
+// wireField drops the names of embedded Go structs (capitalised) from an
+// encoding/json field path: "RunOptions.temperature" is "temperature" on
+// the wire, where every key is lower case.
+func wireField(path string) string {
+	parts := strings.Split(path, ".")
+	out := parts[:0]
+	for _, p := range parts {
+		if p != "" && unicode.IsUpper(rune(p[0])) {
+			continue
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, ".")
 }
 
 func jsonTypeName(e *json.UnmarshalTypeError) string {

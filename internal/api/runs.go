@@ -128,7 +128,7 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	run, err := s.newRun(req.Options(), threadID, a, req.AdditionalInstructions)
+	run, err := s.newRun(req.RunOptions, threadID, a, req.AdditionalInstructions)
 	if err != nil {
 		return err
 	}
@@ -137,12 +137,8 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) error {
 	for i := range req.AdditionalMessages {
 		msgs[i] = req.AdditionalMessages[i].Message(schema.NewID(schema.PrefixMessage), threadID, now)
 	}
-	stream := req.Stream != nil && *req.Stream
-	var sub *engine.Subscription
-	if stream {
-		sub = s.cfg.Engine.Subscribe(run.ID)
-		defer sub.Close()
-	}
+	sub := s.subscribe(req.Streamed(), run.ID)
+	defer sub.Close()
 	err = s.cfg.Engine.CreateRun(r.Context(), project, run, msgs)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -152,11 +148,7 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	}
-	if stream {
-		s.streamRun(w, r, sub, run, include)
-		return nil
-	}
-	writeJSON(w, http.StatusOK, viewRun(r)(run))
+	s.answerRun(w, r, sub, run, include)
 	return nil
 }
 
@@ -217,25 +209,35 @@ func (s *Server) createThreadAndRun(w http.ResponseWriter, r *http.Request) erro
 	for i := range treq.Messages {
 		msgs[i] = treq.Messages[i].Message(schema.NewID(schema.PrefixMessage), t.ID, now)
 	}
-	run, err := s.newRun(req.Options(), t.ID, a, nil)
+	run, err := s.newRun(req.RunOptions, t.ID, a, nil)
 	if err != nil {
 		return err
 	}
-	stream := req.Stream != nil && *req.Stream
-	var sub *engine.Subscription
-	if stream {
-		sub = s.cfg.Engine.Subscribe(run.ID)
-		defer sub.Close()
-	}
+	sub := s.subscribe(req.Streamed(), run.ID)
+	defer sub.Close()
 	if err := s.cfg.Engine.CreateThreadAndRun(r.Context(), project, t, msgs, run); err != nil {
 		return err
 	}
-	if stream {
-		s.streamRun(w, r, sub, run, false)
+	s.answerRun(w, r, sub, run, false)
+	return nil
+}
+
+// subscribe starts listening to a run's events before the action that
+// starts it, when the client asked for a stream (nil otherwise).
+func (s *Server) subscribe(stream bool, runID string) *engine.Subscription {
+	if !stream {
 		return nil
 	}
+	return s.cfg.Engine.Subscribe(runID)
+}
+
+// answerRun streams the run's events when sub is set, else answers the run.
+func (s *Server) answerRun(w http.ResponseWriter, r *http.Request, sub *engine.Subscription, run *schema.Run, include bool) {
+	if sub != nil {
+		s.streamRun(w, r, sub, run, include)
+		return
+	}
 	writeJSON(w, http.StatusOK, viewRun(r)(run))
-	return nil
 }
 
 // runIDs reads and checks the thread and run ids of the path.
@@ -351,12 +353,8 @@ func (s *Server) submitToolOutputs(w http.ResponseWriter, r *http.Request) error
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	stream := req.Stream != nil && *req.Stream
-	var sub *engine.Subscription
-	if stream {
-		sub = s.cfg.Engine.Subscribe(runID)
-		defer sub.Close()
-	}
+	sub := s.subscribe(req.Stream != nil && *req.Stream, runID)
+	defer sub.Close()
 	run, err := s.cfg.Engine.SubmitToolOutputs(r.Context(), projectID(r), threadID, runID, &req)
 	var na *engine.ErrNotActive
 	switch {
@@ -367,11 +365,7 @@ func (s *Server) submitToolOutputs(w http.ResponseWriter, r *http.Request) error
 	case err != nil:
 		return err
 	}
-	if stream {
-		s.streamRun(w, r, sub, run, false)
-		return nil
-	}
-	writeJSON(w, http.StatusOK, viewRun(r)(run))
+	s.answerRun(w, r, sub, run, false)
 	return nil
 }
 

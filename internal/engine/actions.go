@@ -273,21 +273,9 @@ func (e *Engine) openSteps(ctx context.Context, projectID string, run *schema.Ru
 
 // allSteps returns every step of the run in creation order.
 func (e *Engine) allSteps(ctx context.Context, projectID string, run *schema.Run) ([]*schema.RunStep, error) {
-	var out []*schema.RunStep
-	after := ""
-	for {
-		page, err := e.cfg.Store.RunStepList(ctx, projectID, run.ThreadID, run.ID, store.ListParams{Limit: 100, Order: store.OrderAsc, After: after})
-		if err != nil {
-			return nil, err
-		}
-		for i := range page.Data {
-			out = append(out, &page.Data[i])
-		}
-		if !page.HasMore || len(page.Data) == 0 {
-			return out, nil
-		}
-		after = page.Data[len(page.Data)-1].ID
-	}
+	return store.All(func(p store.ListParams) (*store.Page[schema.RunStep], error) {
+		return e.cfg.Store.RunStepList(ctx, projectID, run.ThreadID, run.ID, p)
+	}, func(s *schema.RunStep) string { return s.ID })
 }
 
 // expireDue moves runs that waited past expires_at (for tool outputs, or

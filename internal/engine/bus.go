@@ -111,8 +111,11 @@ func (s *Subscription) TryNext() (schema.Event, bool) {
 	return ev, true
 }
 
-// Close stops delivery; it is safe to call more than once.
+// Close stops delivery; it is safe to call more than once, and on nil.
 func (s *Subscription) Close() {
+	if s == nil {
+		return
+	}
 	b := s.bus
 	b.mu.Lock()
 	defer b.mu.Unlock()

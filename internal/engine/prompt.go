@@ -145,21 +145,9 @@ func (x *execution) buildPrompt(ctx context.Context, steps []*schema.RunStep) (*
 
 // threadMessages returns every message of the thread, oldest first.
 func (x *execution) threadMessages(ctx context.Context) ([]*schema.Message, error) {
-	var out []*schema.Message
-	after := ""
-	for {
-		page, err := x.e.cfg.Store.MessageList(ctx, x.project, x.run.ThreadID, store.MessageListParams{ListParams: store.ListParams{Limit: 100, Order: store.OrderAsc, After: after}})
-		if err != nil {
-			return nil, err
-		}
-		for i := range page.Data {
-			out = append(out, &page.Data[i])
-		}
-		if !page.HasMore || len(page.Data) == 0 {
-			return out, nil
-		}
-		after = page.Data[len(page.Data)-1].ID
-	}
+	return store.All(func(p store.ListParams) (*store.Page[schema.Message], error) {
+		return x.e.cfg.Store.MessageList(ctx, x.project, x.run.ThreadID, store.MessageListParams{ListParams: p})
+	}, func(m *schema.Message) string { return m.ID })
 }
 
 // toLLM converts a thread message: text, images (image_file as a data:

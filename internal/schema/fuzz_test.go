@@ -77,6 +77,20 @@ func checkThreadCreate(t *testing.T, req *schema.ThreadCreateRequest) {
 	}
 }
 
+// checkRunOptions builds a run from valid options and checks that it and
+// its v1 view encode stably.
+func checkRunOptions(t *testing.T, o *schema.RunOptions, verr error, additional *string) {
+	if verr != nil {
+		return
+	}
+	run := o.NewRun("run_x", "thread_x", baseAssistant(), additional, 1, 601)
+	if o.ToolChoice != nil && o.ToolChoice.Validate("tool_choice", run.Tools) != nil {
+		return
+	}
+	roundTrip(t, "run", run)
+	roundTrip(t, "run v1", run.V1())
+}
+
 // FuzzDecodeRequests decodes arbitrary bytes strictly into every request
 // type: nothing may panic, and whatever validates must build an object that
 // marshals and re-decodes to the same bytes.
@@ -100,6 +114,10 @@ func FuzzDecodeRequests(f *testing.F) {
 		`{"model":"m"} trailing`,
 		`[1,2,3]`,
 		`{"model":"m","temperature":3,"top_p":-1,"response_format":{"type":"json_schema"}}`,
+		`{"assistant_id":"asst_1","model":"m","instructions":"i","additional_instructions":"more","additional_messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":{"type":"function","function":{"name":"f"}},"truncation_strategy":{"type":"last_messages","last_messages":2},"max_prompt_tokens":256,"max_completion_tokens":300,"parallel_tool_calls":false,"stream":true,"metadata":{"a":"b"}}`,
+		`{"assistant_id":"asst_1","thread":{"messages":[{"role":"user","content":"hi"}]},"tool_resources":{"code_interpreter":{"file_ids":["file-1"]}},"tool_choice":"required","response_format":{"type":"json_object"}}`,
+		`{"tool_outputs":[{"tool_call_id":"call_1","output":"x"}],"stream":false}`,
+		`{"assistant_id":"asst_1","tool_choice":{},"truncation_strategy":{"type":"auto","last_messages":1},"max_prompt_tokens":5}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -185,6 +203,32 @@ func FuzzDecodeRequests(f *testing.F) {
 					roundTrip(t, "v1-patched thread", th)
 					mustMarshal(t, "v1 thread", th.V1())
 				}
+			}
+		}
+		{
+			var req schema.RunCreateRequest
+			if schema.DecodeStrict(data, &req) == nil {
+				checkRunOptions(t, &req.RunOptions, req.Validate(), req.AdditionalInstructions)
+			}
+		}
+		{
+			var req schema.ThreadAndRunCreateRequest
+			if schema.DecodeStrict(data, &req) == nil {
+				checkRunOptions(t, &req.RunOptions, req.Validate(), nil)
+			}
+		}
+		{
+			var req schema.RunCreateRequestV1
+			if schema.DecodeStrict(data, &req) == nil {
+				if v2, err := req.V2(); err == nil {
+					checkRunOptions(t, &v2.RunOptions, v2.Validate(), v2.AdditionalInstructions)
+				}
+			}
+		}
+		{
+			var req schema.SubmitToolOutputsRequest
+			if schema.DecodeStrict(data, &req) == nil {
+				_ = req.Validate([]schema.RequiredToolCall{{ID: "call_1", Type: "function"}})
 			}
 		}
 		{

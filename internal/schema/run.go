@@ -277,51 +277,32 @@ func (c ToolChoice) Validate(param string, tools []Tool) error {
 // RunCreateRequest is the body of POST /v1/threads/{id}/runs.
 type RunCreateRequest struct {
 	AssistantID            string                 `json:"assistant_id"`
-	Model                  *string                `json:"model"`
-	ReasoningEffort        *string                `json:"reasoning_effort"`
-	Instructions           *string                `json:"instructions"`
 	AdditionalInstructions *string                `json:"additional_instructions"`
 	AdditionalMessages     []MessageCreateRequest `json:"additional_messages"`
-	Tools                  *[]Tool                `json:"tools"`
-	Metadata               Metadata               `json:"metadata"`
-	Temperature            *float64               `json:"temperature"`
-	TopP                   *float64               `json:"top_p"`
-	Stream                 *bool                  `json:"stream"`
-	MaxPromptTokens        *int                   `json:"max_prompt_tokens"`
-	MaxCompletionTokens    *int                   `json:"max_completion_tokens"`
-	TruncationStrategy     *TruncationStrategy    `json:"truncation_strategy"`
-	ToolChoice             *ToolChoice            `json:"tool_choice"`
-	ParallelToolCalls      *bool                  `json:"parallel_tool_calls"`
-	ResponseFormat         *ResponseFormat        `json:"response_format"`
+	RunOptions
 }
 
 // RunOptions are the run settings shared by create-run and
-// create-thread-and-run.
+// create-thread-and-run; both bodies embed them.
 type RunOptions struct {
-	Model               *string
-	ReasoningEffort     *string
-	Instructions        *string
-	Tools               *[]Tool
-	Metadata            Metadata
-	Temperature         *float64
-	TopP                *float64
-	MaxPromptTokens     *int
-	MaxCompletionTokens *int
-	TruncationStrategy  *TruncationStrategy
-	ToolChoice          *ToolChoice
-	ParallelToolCalls   *bool
-	ResponseFormat      *ResponseFormat
+	Model               *string             `json:"model"`
+	ReasoningEffort     *string             `json:"reasoning_effort"`
+	Instructions        *string             `json:"instructions"`
+	Tools               *[]Tool             `json:"tools"`
+	Metadata            Metadata            `json:"metadata"`
+	Temperature         *float64            `json:"temperature"`
+	TopP                *float64            `json:"top_p"`
+	Stream              *bool               `json:"stream"`
+	MaxPromptTokens     *int                `json:"max_prompt_tokens"`
+	MaxCompletionTokens *int                `json:"max_completion_tokens"`
+	TruncationStrategy  *TruncationStrategy `json:"truncation_strategy"`
+	ToolChoice          *ToolChoice         `json:"tool_choice"`
+	ParallelToolCalls   *bool               `json:"parallel_tool_calls"`
+	ResponseFormat      *ResponseFormat     `json:"response_format"`
 }
 
-// Options returns the request's shared run settings.
-func (r *RunCreateRequest) Options() RunOptions {
-	return RunOptions{
-		Model: r.Model, ReasoningEffort: r.ReasoningEffort, Instructions: r.Instructions, Tools: r.Tools,
-		Metadata: r.Metadata, Temperature: r.Temperature, TopP: r.TopP, MaxPromptTokens: r.MaxPromptTokens,
-		MaxCompletionTokens: r.MaxCompletionTokens, TruncationStrategy: r.TruncationStrategy,
-		ToolChoice: r.ToolChoice, ParallelToolCalls: r.ParallelToolCalls, ResponseFormat: r.ResponseFormat,
-	}
-}
+// Streamed reports whether the client asked for server-sent events.
+func (o *RunOptions) Streamed() bool { return o.Stream != nil && *o.Stream }
 
 // Validate checks every field's shape (assistant existence is the caller's).
 func (r *RunCreateRequest) Validate() error {
@@ -336,7 +317,7 @@ func (r *RunCreateRequest) Validate() error {
 			return err
 		}
 	}
-	return r.Options().Validate()
+	return r.RunOptions.Validate()
 }
 
 // Validate checks the shared run settings.
@@ -454,33 +435,10 @@ func (o RunOptions) NewRun(id, threadID string, a *Assistant, additional *string
 
 // ThreadAndRunCreateRequest is the body of POST /v1/threads/runs.
 type ThreadAndRunCreateRequest struct {
-	AssistantID         string               `json:"assistant_id"`
-	Thread              *ThreadCreateRequest `json:"thread"`
-	ToolResources       *ToolResources       `json:"tool_resources"`
-	Model               *string              `json:"model"`
-	ReasoningEffort     *string              `json:"reasoning_effort"`
-	Instructions        *string              `json:"instructions"`
-	Tools               *[]Tool              `json:"tools"`
-	Metadata            Metadata             `json:"metadata"`
-	Temperature         *float64             `json:"temperature"`
-	TopP                *float64             `json:"top_p"`
-	Stream              *bool                `json:"stream"`
-	MaxPromptTokens     *int                 `json:"max_prompt_tokens"`
-	MaxCompletionTokens *int                 `json:"max_completion_tokens"`
-	TruncationStrategy  *TruncationStrategy  `json:"truncation_strategy"`
-	ToolChoice          *ToolChoice          `json:"tool_choice"`
-	ParallelToolCalls   *bool                `json:"parallel_tool_calls"`
-	ResponseFormat      *ResponseFormat      `json:"response_format"`
-}
-
-// Options returns the request's shared run settings.
-func (r *ThreadAndRunCreateRequest) Options() RunOptions {
-	return RunOptions{
-		Model: r.Model, ReasoningEffort: r.ReasoningEffort, Instructions: r.Instructions, Tools: r.Tools,
-		Metadata: r.Metadata, Temperature: r.Temperature, TopP: r.TopP, MaxPromptTokens: r.MaxPromptTokens,
-		MaxCompletionTokens: r.MaxCompletionTokens, TruncationStrategy: r.TruncationStrategy,
-		ToolChoice: r.ToolChoice, ParallelToolCalls: r.ParallelToolCalls, ResponseFormat: r.ResponseFormat,
-	}
+	AssistantID   string               `json:"assistant_id"`
+	Thread        *ThreadCreateRequest `json:"thread"`
+	ToolResources *ToolResources       `json:"tool_resources"`
+	RunOptions
 }
 
 // Validate checks every field's shape.
@@ -498,7 +456,7 @@ func (r *ThreadAndRunCreateRequest) Validate() error {
 			return err
 		}
 	}
-	return r.Options().Validate()
+	return r.RunOptions.Validate()
 }
 
 // RunModifyRequest is the body of POST /v1/threads/{tid}/runs/{id}.

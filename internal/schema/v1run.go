@@ -58,22 +58,29 @@ func (s *RunStep) V1() *RunStep {
 // RunCreateRequestV1 is the v1 create-run body.
 type RunCreateRequestV1 struct {
 	AssistantID            string                   `json:"assistant_id"`
-	Model                  *string                  `json:"model"`
-	Instructions           *string                  `json:"instructions"`
 	AdditionalInstructions *string                  `json:"additional_instructions"`
 	AdditionalMessages     []MessageCreateRequestV1 `json:"additional_messages"`
-	Tools                  *[]Tool                  `json:"tools"`
-	Metadata               Metadata                 `json:"metadata"`
-	Temperature            *float64                 `json:"temperature"`
-	Stream                 *bool                    `json:"stream"`
+	v1RunOptions
+}
+
+// v1RunOptions are the run settings v1 knew.
+type v1RunOptions struct {
+	Model        *string  `json:"model"`
+	Instructions *string  `json:"instructions"`
+	Tools        *[]Tool  `json:"tools"`
+	Metadata     Metadata `json:"metadata"`
+	Temperature  *float64 `json:"temperature"`
+	Stream       *bool    `json:"stream"`
+}
+
+func (o v1RunOptions) v2() RunOptions {
+	return RunOptions{Model: o.Model, Instructions: o.Instructions, Metadata: o.Metadata, Temperature: o.Temperature, Stream: o.Stream}
 }
 
 // V2 translates the request to the native form.
 func (r *RunCreateRequestV1) V2() (*RunCreateRequest, error) {
-	out := &RunCreateRequest{
-		AssistantID: r.AssistantID, Model: r.Model, Instructions: r.Instructions,
-		AdditionalInstructions: r.AdditionalInstructions, Metadata: r.Metadata, Temperature: r.Temperature, Stream: r.Stream,
-	}
+	out := &RunCreateRequest{AssistantID: r.AssistantID, AdditionalInstructions: r.AdditionalInstructions,
+		RunOptions: r.v1RunOptions.v2()}
 	if r.Tools != nil {
 		tools, err := ToolsFromV1(*r.Tools, "tools")
 		if err != nil {
@@ -96,22 +103,14 @@ func (r *RunCreateRequestV1) V2() (*RunCreateRequest, error) {
 
 // ThreadAndRunCreateRequestV1 is the v1 create-thread-and-run body.
 type ThreadAndRunCreateRequestV1 struct {
-	AssistantID  string                 `json:"assistant_id"`
-	Thread       *ThreadCreateRequestV1 `json:"thread"`
-	Model        *string                `json:"model"`
-	Instructions *string                `json:"instructions"`
-	Tools        *[]Tool                `json:"tools"`
-	Metadata     Metadata               `json:"metadata"`
-	Temperature  *float64               `json:"temperature"`
-	Stream       *bool                  `json:"stream"`
+	AssistantID string                 `json:"assistant_id"`
+	Thread      *ThreadCreateRequestV1 `json:"thread"`
+	v1RunOptions
 }
 
 // V2 translates the request to the native form.
 func (r *ThreadAndRunCreateRequestV1) V2() (*ThreadAndRunCreateRequest, error) {
-	out := &ThreadAndRunCreateRequest{
-		AssistantID: r.AssistantID, Model: r.Model, Instructions: r.Instructions,
-		Metadata: r.Metadata, Temperature: r.Temperature, Stream: r.Stream,
-	}
+	out := &ThreadAndRunCreateRequest{AssistantID: r.AssistantID, RunOptions: r.v1RunOptions.v2()}
 	if r.Tools != nil {
 		tools, err := ToolsFromV1(*r.Tools, "tools")
 		if err != nil {

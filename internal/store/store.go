@@ -189,6 +189,26 @@ type Page[T any] struct {
 	HasMore bool
 }
 
+// All reads every page of a list, oldest first: list is called with a
+// ListParams for each page and id names an object for the next cursor.
+func All[T any](list func(ListParams) (*Page[T], error), id func(*T) string) ([]*T, error) {
+	var out []*T
+	p := ListParams{Limit: 100, Order: OrderAsc}
+	for {
+		page, err := list(p)
+		if err != nil {
+			return nil, err
+		}
+		for i := range page.Data {
+			out = append(out, &page.Data[i])
+		}
+		if !page.HasMore || len(page.Data) == 0 {
+			return out, nil
+		}
+		p.After = id(&page.Data[len(page.Data)-1])
+	}
+}
+
 // Project is a tenant: every object belongs to one.
 type Project struct {
 	ID        string
