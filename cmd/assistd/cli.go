@@ -15,6 +15,8 @@ import (
 
 	"github.com/assistd/assistd/internal/apikey"
 	"github.com/assistd/assistd/internal/config"
+	"github.com/assistd/assistd/internal/store"
+	"github.com/assistd/assistd/internal/store/postgres"
 	"github.com/assistd/assistd/internal/store/sqlite"
 )
 
@@ -32,8 +34,8 @@ const usage = `assistd — a self-hosted OpenAI Assistants API server
 
 Usage:
   assistd serve   [--listen ADDR] [--data DIR] [--config FILE] [flags]
-  assistd migrate [--data DIR] [--config FILE]
-  assistd keys create [--data DIR] [--config FILE] [--project NAME]
+  assistd migrate [--data DIR | --database URL] [--config FILE]
+  assistd keys create [--data DIR | --database URL] [--config FILE] [--project NAME]
   assistd config-dump [flags]
   assistd dev-model [--listen ADDR] [--script FILE] [--latency D] [--tokens-per-second N]
   assistd version
@@ -47,6 +49,10 @@ Commands:
   config-dump  print the effective configuration as a JSON config file
   dev-model    serve a scripted model (OpenAI and Anthropic wires) for tests
   version      print the version
+
+State lives in an embedded SQLite database in the data directory, or in
+PostgreSQL with --database postgres://… (file bytes stay in the data
+directory either way).
 
 Configuration: flags > ASSISTD_* environment > JSON config file > defaults.
 Run "assistd serve -h" for every option.
@@ -134,19 +140,31 @@ func newLogger(cfg config.Config, stderr io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(stderr, opts))
 }
 
-// openStore creates the data directory, opens the database and applies
-// pending migrations.
-func openStore(ctx context.Context, cfg config.Config) (*sqlite.Store, error) {
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
-	}
-	st, err := sqlite.Open(ctx, cfg.DBPath())
-	if err != nil {
-		return nil, err
+// openStore opens the database — PostgreSQL when cfg.Database is set,
+// else the SQLite file in the data directory (created if missing) — and
+// applies pending migrations.
+func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+	var st store.Store
+	where := dbName(cfg)
+	if postgres.IsURL(cfg.Database) {
+		pg, err := postgres.Open(ctx, cfg.Database)
+		if err != nil {
+			return nil, err
+		}
+		st = pg
+	} else {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+		lite, err := sqlite.Open(ctx, cfg.DBPath())
+		if err != nil {
+			return nil, err
+		}
+		st = lite
 	}
 	if err := st.Migrate(ctx); err != nil {
 		st.Close()
-		return nil, fmt.Errorf("migrate %s: %w", cfg.DBPath(), err)
+		return nil, fmt.Errorf("migrate %s: %w", where, err)
 	}
 	ok, err := st.SchemaUpToDate(ctx)
 	if err == nil && !ok {
@@ -154,15 +172,23 @@ func openStore(ctx context.Context, cfg config.Config) (*sqlite.Store, error) {
 	}
 	if err != nil {
 		st.Close()
-		return nil, fmt.Errorf("check schema of %s: %w", cfg.DBPath(), err)
+		return nil, fmt.Errorf("check schema of %s: %w", where, err)
 	}
 	return st, nil
+}
+
+// dbName names the configured database for messages, without a password.
+func dbName(cfg config.Config) string {
+	if cfg.Database != "" {
+		return config.RedactURL(cfg.Database)
+	}
+	return cfg.DBPath()
 }
 
 func cmdMigrate(ctx context.Context, args []string, getenv env, stderr io.Writer) int {
 	fs := newFlagSet("migrate")
 	cfg, code, ok := parseConfig(fs, args, getenv, stderr,
-		config.OptConfig, config.OptData, config.OptLogFormat, config.OptLogLevel)
+		config.OptConfig, config.OptData, config.OptDatabase, config.OptLogFormat, config.OptLogLevel)
 	if !ok {
 		return code
 	}
@@ -176,7 +202,7 @@ func cmdMigrate(ctx context.Context, args []string, getenv env, stderr io.Writer
 		log.Error("close database", "error", err)
 		return exitError
 	}
-	log.Info("database is up to date", "path", cfg.DBPath())
+	log.Info("database is up to date", "database", dbName(cfg))
 	return exitOK
 }
 
@@ -184,7 +210,7 @@ func cmdKeysCreate(ctx context.Context, args []string, getenv env, stdout, stder
 	fs := newFlagSet("keys create")
 	project := fs.String("project", "default", "project (tenant) the key belongs to; created if missing")
 	cfg, code, ok := parseConfig(fs, args, getenv, stderr,
-		config.OptConfig, config.OptData, config.OptLogFormat, config.OptLogLevel)
+		config.OptConfig, config.OptData, config.OptDatabase, config.OptLogFormat, config.OptLogLevel)
 	if !ok {
 		return code
 	}

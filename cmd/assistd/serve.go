@@ -16,7 +16,7 @@ import (
 	"github.com/assistd/assistd/internal/config"
 	"github.com/assistd/assistd/internal/engine"
 	"github.com/assistd/assistd/internal/llm"
-	"github.com/assistd/assistd/internal/store/sqlite"
+	"github.com/assistd/assistd/internal/store"
 )
 
 // HTTP server limits. There is deliberately no ReadTimeout or WriteTimeout:
@@ -38,7 +38,7 @@ const defaultProject = "default"
 type Main struct {
 	Config config.Config
 	Logger *slog.Logger
-	Store  *sqlite.Store
+	Store  store.Store
 	HTTP   *http.Server
 	Engine *engine.Engine
 
@@ -146,7 +146,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- m.HTTP.Serve(m.ln) }()
-	m.Logger.Info("ready", "addr", m.Addr(), "data", m.Config.DataDir)
+	m.Logger.Info("ready", "addr", m.Addr(), "data", m.Config.DataDir, "database", dbName(m.Config))
 
 	select {
 	case err := <-serveErr:

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -47,8 +48,13 @@ type Config struct {
 	// ConfigFile is the JSON file the other values were layered over, or ""
 	// when none was given.
 	ConfigFile string
-	// DataDir holds the database and the file blobs (see DBPath, BlobDir).
+	// DataDir holds the SQLite database and the file blobs (see DBPath,
+	// BlobDir).
 	DataDir string
+	// Database is a PostgreSQL URL (postgres://…) to keep the state in
+	// instead of the embedded SQLite database in DataDir; "" means SQLite.
+	// File blobs stay in DataDir either way.
+	Database string
 	// Listen is the TCP address serve binds, host:port; port 0 picks a free
 	// port.
 	Listen string
@@ -96,6 +102,7 @@ func (c Config) BlobDir() string { return filepath.Join(c.DataDir, "files") }
 const (
 	OptConfig          = "config"
 	OptData            = "data"
+	OptDatabase        = "database"
 	OptListen          = "listen"
 	OptLogFormat       = "log-format"
 	OptLogLevel        = "log-level"
@@ -126,6 +133,9 @@ var options = []option{
 	{OptData, "data directory (database and files)",
 		func(c Config) string { return c.DataDir },
 		func(c *Config, v string) error { c.DataDir = v; return nil }},
+	{OptDatabase, "PostgreSQL URL (postgres://user:pass@host:5432/db?sslmode=…) to store state in; empty keeps the embedded SQLite database in the data directory",
+		func(c Config) string { return "" },
+		func(c *Config, v string) error { c.Database = strings.TrimSpace(v); return nil }},
 	{OptListen, "TCP address to serve on, host:port (port 0 picks a free one)",
 		func(c Config) string { return c.Listen },
 		func(c *Config, v string) error { c.Listen = v; return nil }},
@@ -387,6 +397,9 @@ func (c Config) Validate() error {
 	if strings.TrimSpace(c.DataDir) == "" {
 		add(OptData, "must not be empty")
 	}
+	if c.Database != "" && !IsPostgresURL(c.Database) {
+		add(OptDatabase, "must be a postgres:// or postgresql:// URL, or empty for SQLite")
+	}
 	if c.MaxUploadBytes <= 0 {
 		add(OptMaxUploadBytes, "must be positive, got %d", c.MaxUploadBytes)
 	}
@@ -420,6 +433,7 @@ func (c Config) Validate() error {
 func (c Config) Dump() []byte {
 	m := map[string]any{
 		OptData:            c.DataDir,
+		OptDatabase:        RedactURL(c.Database),
 		OptListen:          c.Listen,
 		OptLogFormat:       c.LogFormat,
 		OptLogLevel:        c.LogLevel,
@@ -434,6 +448,24 @@ func (c Config) Dump() []byte {
 	}
 	out, _ := json.MarshalIndent(m, "", "  ") // map keys are sorted
 	return append(out, '\n')
+}
+
+// IsPostgresURL reports whether s is a postgres:// or postgresql:// URL.
+func IsPostgresURL(s string) bool {
+	l := strings.ToLower(s)
+	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
+}
+
+// RedactURL hides the password of a database URL (for dumps and logs).
+func RedactURL(s string) string {
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }
 
 // ParseSize parses a byte count: a plain integer, or one followed by a

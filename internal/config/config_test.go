@@ -284,3 +284,41 @@ func TestPaths(t *testing.T) {
 		t.Fatal(EnvName(OptMaxUploadBytes))
 	}
 }
+
+func TestDatabase(t *testing.T) {
+	t.Parallel()
+	const pg = "postgres://assistd:s3cret@db.internal:5432/assistd?sslmode=require"
+	c, err := Load(nil, nil)
+	if err != nil || c.Database != "" {
+		t.Fatalf("default database = %q, %v; want empty (SQLite)", c.Database, err)
+	}
+	file := writeFile(t, `{"database": "postgresql://file@h/db"}`)
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"flag", []string{"--database", pg}, nil, pg},
+		{"env", nil, map[string]string{"ASSISTD_DATABASE": pg}, pg},
+		{"file", []string{"--config", file}, nil, "postgresql://file@h/db"},
+		{"flag beats env", []string{"--database", pg}, map[string]string{"ASSISTD_DATABASE": "postgres://env@h/db"}, pg},
+	} {
+		c, err := Load(tc.args, envFrom(tc.env))
+		if err != nil || c.Database != tc.want {
+			t.Errorf("%s: database = %q, %v; want %q", tc.name, c.Database, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"mysql://h/db", "/var/lib/assistd.db", "host=localhost dbname=x"} {
+		if _, err := Load([]string{"--database", bad}, nil); err == nil || !strings.Contains(err.Error(), "database") {
+			t.Errorf("--database %q: got %v, want an error naming the option", bad, err)
+		}
+	}
+	c, err = Load([]string{"--database", pg}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := string(c.Dump()); strings.Contains(d, "s3cret") || !strings.Contains(d, "db.internal:5432") {
+		t.Fatalf("dump must show the database without its password:\n%s", d)
+	}
+}
