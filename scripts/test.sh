@@ -18,6 +18,9 @@ start=$SECONDS
 command -v go >/dev/null || fail "go is not on PATH"
 go version
 
+section "setup (scripts/setup.sh: the sandbox's packages)"
+./scripts/setup.sh
+
 section "gofmt"
 unformatted=$(find . -name '*.go' -not -path './.git/*' -not -path '*/node_modules/*' -print0 | xargs -0 -r gofmt -l)
 if [[ -n "$unformatted" ]]; then
