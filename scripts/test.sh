@@ -4,7 +4,12 @@
 #   2. go vet    - static checks
 #   3. go test   - all Go tests, with the race detector when a C toolchain is
 #                  available (-race needs cgo); set ASSISTD_TEST_RACE=0 to
-#                  skip it, =1 to insist on it
+#                  skip it, =1 to insist on it. The PostgreSQL suites (store
+#                  contract, serve --database) use ASSISTD_TEST_DATABASE_URL,
+#                  else postgres://postgres@127.0.0.1:5432/test (trust auth),
+#                  each test in a fresh schema it drops; when neither answers
+#                  they are skipped, loudly, unless ASSISTD_TEST_POSTGRES=1
+#                  (set by .ci/run) or ASSISTD_TEST_DATABASE_URL insists
 #   4. conformance - the official SDKs against a live server
 #                  (test/conformance, when it exists; needs Node >= 20)
 # It needs only Go and Node on a fresh Debian 12 machine.
@@ -45,6 +50,19 @@ case "${ASSISTD_TEST_RACE:-auto}" in
 	fi
 	;;
 esac
+
+section "PostgreSQL"
+if pgline=$(go run ./internal/store/postgres/pgtest/pgprobe 2>&1); then
+	echo "$pgline"
+	# Reachable now: a test that finds it unreachable later fails, not skips.
+	export ASSISTD_TEST_POSTGRES=1
+elif [[ -n "${ASSISTD_TEST_DATABASE_URL:-}" || "${ASSISTD_TEST_POSTGRES:-}" == 1 ]]; then
+	printf '%s\n' "$pgline" >&2
+	fail "the PostgreSQL suites must run (ASSISTD_TEST_DATABASE_URL or ASSISTD_TEST_POSTGRES=1) but the database is unreachable"
+else
+	printf '\n!!! %s\n!!! SKIPPING THE POSTGRESQL SUITES: set ASSISTD_TEST_DATABASE_URL=postgres://… to run them\n\n' \
+		"$(head -n1 <<<"$pgline")" >&2
+fi
 
 section "go test ${race[*]} -count=1 ./..."
 go test "${race[@]}" -count=1 -timeout 15m ./...
