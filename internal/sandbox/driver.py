@@ -164,7 +164,7 @@ def main():
     if cpu_seconds > 0:
         signal.signal(signal.SIGXCPU, on_xcpu)
 
-    raw = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="backslashreplace")
+    raw = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="backslashreplace", line_buffering=True)
     out = CappedWriter(raw, cfg["max_output"])
     sys.stdout = sys.stderr = out
     sys.stdin = io.StringIO("")

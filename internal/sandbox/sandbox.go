@@ -49,6 +49,7 @@ const (
 	DefaultMaxOpenFiles      = 256
 	DefaultMaxOutputBytes    = 1 << 20
 	DefaultMaxWorkspaceBytes = 1 << 30
+	DefaultMaxWorkspaceFiles = 10000
 	DefaultTmpBytes          = 64 << 20
 	DefaultMaxFigures        = 10
 	DefaultSandboxUID        = 65534
@@ -94,6 +95,8 @@ type Config struct {
 	MaxOutputBytes int
 	// MaxWorkspaceBytes caps the total size of a session's /mnt/data.
 	MaxWorkspaceBytes int64
+	// MaxWorkspaceFiles caps the number of entries in /mnt/data.
+	MaxWorkspaceFiles int
 	// TmpBytes is the size of the session's private /tmp (memory).
 	TmpBytes int64
 	// MaxFigures bounds the matplotlib figures returned by one execution.
@@ -137,6 +140,7 @@ func (c *Config) setDefaults() {
 	def(&c.MaxOpenFiles, DefaultMaxOpenFiles)
 	def(&c.MaxOutputBytes, DefaultMaxOutputBytes)
 	def64(&c.MaxWorkspaceBytes, DefaultMaxWorkspaceBytes)
+	def(&c.MaxWorkspaceFiles, DefaultMaxWorkspaceFiles)
 	def64(&c.TmpBytes, DefaultTmpBytes)
 	def(&c.MaxFigures, DefaultMaxFigures)
 	def(&c.SandboxUID, DefaultSandboxUID)

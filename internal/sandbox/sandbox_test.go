@@ -51,6 +51,7 @@ func testConfig() sandbox.Config {
 		MaxFileBytes:      2 << 20,
 		MaxOutputBytes:    64 << 10,
 		MaxWorkspaceBytes: 8 << 20,
+		MaxWorkspaceFiles: 500,
 		TmpBytes:          8 << 20,
 	}
 }
@@ -231,14 +232,15 @@ func TestIdleSessionEnds(t *testing.T) {
 	m, root := newManager(t, func(c *sandbox.Config) { c.IdleTimeout = 200 * time.Millisecond })
 	run(t, m, "k", "x = 1\nopen('f', 'w').write('f')")
 	deadline := time.Now().Add(5 * time.Second)
-	for m.Sessions() != 0 {
+	for {
+		dirs, _ := filepath.Glob(filepath.Join(root, "s-*"))
+		if m.Sessions() == 0 && len(dirs) == 0 {
+			break
+		}
 		if time.Now().After(deadline) {
-			t.Fatal("idle session still alive")
+			t.Fatalf("idle session still alive: %d sessions, dirs %v", m.Sessions(), dirs)
 		}
 		time.Sleep(50 * time.Millisecond)
-	}
-	if dirs, _ := filepath.Glob(filepath.Join(root, "s-*")); len(dirs) != 0 {
-		t.Fatalf("idle session left %v", dirs)
 	}
 	res := run(t, m, "k", "import os\nprint(os.listdir())\nx")
 	if !strings.Contains(res.Output, "[]") || !strings.Contains(res.Output, "NameError") {

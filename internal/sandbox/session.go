@@ -105,7 +105,7 @@ wait:
 			ctxErr = ctx.Err()
 			break wait
 		case <-poll.C:
-			if used, _ := usage(s.dir); used > cfg.MaxWorkspaceBytes {
+			if used, _ := usage(s.dir, cfg.MaxWorkspaceFiles); used > cfg.MaxWorkspaceBytes {
 				overflow = true
 				break wait
 			}
@@ -123,7 +123,7 @@ wait:
 				res.Images = append(res.Images, img)
 			}
 		}
-		if used, _ := usage(s.dir); used > cfg.MaxWorkspaceBytes {
+		if used, _ := usage(s.dir, cfg.MaxWorkspaceFiles); used > cfg.MaxWorkspaceBytes {
 			overflow = true
 		}
 	}
@@ -245,7 +245,7 @@ func (s *session) copyInputs(files []InputFile) error {
 		return fmt.Errorf("sandbox: workspace: %w", err)
 	}
 	defer root.Close()
-	used, err := usage(s.dir)
+	used, err := usage(s.dir, s.m.cfg.MaxWorkspaceFiles)
 	if err != nil {
 		return err
 	}

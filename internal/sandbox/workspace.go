@@ -12,10 +12,6 @@ import (
 	"syscall"
 )
 
-// maxEntries bounds the entries of a workspace (a directory of a million
-// empty files is also a way to fill a disk).
-const maxEntries = 10000
-
 // maxOutputFiles bounds the files returned by one execution.
 const maxOutputFiles = 100
 
@@ -23,6 +19,10 @@ type fileState struct {
 	size  int64
 	mtime int64
 }
+
+// snapshotEntries bounds a snapshot's walk: a workspace over
+// MaxWorkspaceFiles is ended before it grows much beyond.
+const snapshotEntries = 1 << 20
 
 // snapshot lists the regular files under dir (never following symlinks).
 func snapshot(dir string) (map[string]fileState, int, error) {
@@ -36,7 +36,7 @@ func snapshot(dir string) (map[string]fileState, int, error) {
 			return nil
 		}
 		n++
-		if n > maxEntries {
+		if n > snapshotEntries {
 			return fs.SkipAll
 		}
 		if !d.Type().IsRegular() {
@@ -57,8 +57,9 @@ func snapshot(dir string) (map[string]fileState, int, error) {
 }
 
 // usage is the disk space used under dir, counting blocks (a workspace with
-// too many entries counts as full).
-func usage(dir string) (int64, error) {
+// more than maxEntries entries counts as full: a million empty files is also
+// a way to fill a disk).
+func usage(dir string, maxEntries int) (int64, error) {
 	var total int64
 	n := 0
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
