@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/assistd/assistd/internal/api"
@@ -16,6 +20,8 @@ import (
 	"github.com/assistd/assistd/internal/config"
 	"github.com/assistd/assistd/internal/engine"
 	"github.com/assistd/assistd/internal/llm"
+	"github.com/assistd/assistd/internal/sandbox"
+	"github.com/assistd/assistd/internal/schema"
 	"github.com/assistd/assistd/internal/store"
 )
 
@@ -41,6 +47,8 @@ type Main struct {
 	Store  store.Store
 	HTTP   *http.Server
 	Engine *engine.Engine
+	// Sandbox runs code_interpreter; nil when the sandbox is unavailable.
+	Sandbox *sandbox.Manager
 
 	ln net.Listener
 }
@@ -97,6 +105,7 @@ func (m *Main) open(ctx context.Context, getenv env, notice io.Writer) error {
 		return fmt.Errorf("models: %w", err)
 	}
 	m.Engine = engine.New(engine.Config{
+		Builtins:              m.openSandbox(ctx, blobs),
 		Store:                 m.Store,
 		Blobs:                 blobs,
 		Models:                router,
@@ -121,6 +130,34 @@ func (m *Main) open(ctx context.Context, getenv env, notice io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
 	return nil
+}
+
+// openSandbox starts the code interpreter's sandbox and checks that it
+// works. When it does not, code_interpreter is registered as unavailable:
+// runs that call it fail with the reason, and code never runs unsandboxed.
+func (m *Main) openSandbox(ctx context.Context, blobs blob.Store) map[string]engine.BuiltinTool {
+	root := m.Config.SandboxDir
+	if root == "" {
+		abs, err := filepath.Abs(m.Config.DataDir)
+		if err != nil {
+			abs = m.Config.DataDir
+		}
+		sum := sha256.Sum256([]byte(abs))
+		root = filepath.Join(os.TempDir(), "assistd-sandbox-"+hex.EncodeToString(sum[:6]))
+	}
+	mgr, err := sandbox.NewManager(sandbox.Config{Root: root, Logger: m.Logger})
+	if err == nil {
+		if err = mgr.Check(ctx); err != nil {
+			mgr.Close()
+		}
+	}
+	if err != nil {
+		m.Logger.Warn("code_interpreter unavailable: the sandbox does not work here (scripts/setup.sh installs what it needs)", "error", err)
+		return map[string]engine.BuiltinTool{schema.ToolCodeInterpreter: engine.UnavailableTool{Reason: "the code sandbox failed its start-up check: " + err.Error()}}
+	}
+	m.Sandbox = mgr
+	now := func() int64 { return time.Now().Unix() }
+	return map[string]engine.BuiltinTool{schema.ToolCodeInterpreter: engine.NewCodeInterpreter(mgr, m.Store, blobs, now)}
 }
 
 // Addr is the bound address (with the real port when the configured one was
@@ -174,6 +211,10 @@ func (m *Main) Close() error {
 		if err := m.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, err)
 		}
+	}
+	if m.Sandbox != nil {
+		errs = append(errs, m.Sandbox.Close())
+		m.Sandbox = nil
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())

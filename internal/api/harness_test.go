@@ -33,6 +33,8 @@ import (
 	"github.com/assistd/assistd/internal/engine"
 	"github.com/assistd/assistd/internal/llm"
 	"github.com/assistd/assistd/internal/modelstub"
+	"github.com/assistd/assistd/internal/sandbox"
+	"github.com/assistd/assistd/internal/schema"
 	"github.com/assistd/assistd/internal/store/sqlite"
 )
 
@@ -420,6 +422,9 @@ type harnessSettings struct {
 	// router, when set, builds the model router's config from the scripted
 	// model server's base URL (instead of the OPENAI_BASE_URL shortcut).
 	router func(baseURL string) *llm.RouterConfig
+	// sandbox, when set, runs code_interpreter through the engine's
+	// store-backed tool.
+	sandbox *sandbox.Manager
 }
 
 type harnessOption func(*harnessSettings)
@@ -440,6 +445,11 @@ func withScript(s *modelstub.Script) harnessOption {
 // scripted model server's base URL.
 func withRouter(f func(baseURL string) *llm.RouterConfig) harnessOption {
 	return func(c *harnessSettings) { c.router = f }
+}
+
+// withSandbox runs code_interpreter in m.
+func withSandbox(m *sandbox.Manager) harnessOption {
+	return func(c *harnessSettings) { c.sandbox = m }
 }
 
 // withEngine adjusts the engine's settings.
@@ -485,6 +495,9 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	}
 	ecfg := set.engine
 	ecfg.Store, ecfg.Blobs, ecfg.Models, ecfg.Tokens = st, blobs, router, llm.NewCounter()
+	if set.sandbox != nil {
+		ecfg.Builtins = map[string]engine.BuiltinTool{schema.ToolCodeInterpreter: engine.NewCodeInterpreter(set.sandbox, st, blobs, func() int64 { return time.Now().Unix() })}
+	}
 	if ecfg.ScanInterval == 0 {
 		ecfg.ScanInterval = 50 * time.Millisecond
 	}

@@ -58,6 +58,9 @@ type Config struct {
 	// Listen is the TCP address serve binds, host:port; port 0 picks a free
 	// port.
 	Listen string
+	// SandboxDir holds the code interpreter's per-thread workspaces; ""
+	// picks a directory under the system temp dir, one per data dir.
+	SandboxDir string
 	// LogFormat is "text" or "json".
 	LogFormat string
 	// LogLevel is "debug", "info", "warn" or "error".
@@ -110,6 +113,7 @@ const (
 	OptMaxUploadBytes  = "max-upload-bytes"
 	OptShutdownTimeout = "shutdown-timeout"
 	OptRequiresAction  = "requires-action-timeout"
+	OptSandboxDir      = "sandbox-dir"
 	OptRunLease        = "run-lease"
 	// OptModels is a file-only key: the model routing table (see
 	// internal/llm's RouterConfig), a JSON object rather than a scalar.
@@ -136,6 +140,9 @@ var options = []option{
 	{OptDatabase, "PostgreSQL URL (postgres://user:pass@host:5432/db?sslmode=…) to store state in; empty keeps the embedded SQLite database in the data directory",
 		func(c Config) string { return "" },
 		func(c *Config, v string) error { c.Database = strings.TrimSpace(v); return nil }},
+	{OptSandboxDir, "directory of the code interpreter's workspaces (default: one under the system temp dir per data dir; when serving as root its parents must be traversable by nobody)",
+		func(c Config) string { return c.SandboxDir },
+		func(c *Config, v string) error { c.SandboxDir = v; return nil }},
 	{OptListen, "TCP address to serve on, host:port (port 0 picks a free one)",
 		func(c Config) string { return c.Listen },
 		func(c *Config, v string) error { c.Listen = v; return nil }},
@@ -442,6 +449,7 @@ func (c Config) Dump() []byte {
 		OptShutdownTimeout: c.ShutdownTimeout.String(),
 		OptRequiresAction:  c.RequiresActionTimeout.String(),
 		OptRunLease:        c.RunLease.String(),
+		OptSandboxDir:      c.SandboxDir,
 	}
 	if len(c.Models) > 0 {
 		m[OptModels] = c.Models

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/assistd/assistd/internal/llm"
 	"github.com/assistd/assistd/internal/schema"
@@ -22,6 +23,21 @@ type BuiltinTool interface {
 	// arguments it was called with and the output it got.
 	Replay(call schema.ToolCall) (arguments, output string)
 }
+
+// UnavailableTool stands for a built-in tool this server cannot run (its
+// sandbox failed its start-up check, say): the model may call it, and the
+// run then fails with Reason rather than the tool silently vanishing.
+type UnavailableTool struct {
+	Reason string
+}
+
+// Execute always fails with the reason.
+func (u UnavailableTool) Execute(context.Context, *BuiltinCall) (schema.ToolCall, error) {
+	return schema.ToolCall{}, fmt.Errorf("it is unavailable on this server: %s", u.Reason)
+}
+
+// Replay has nothing to replay: no call ever succeeded.
+func (UnavailableTool) Replay(schema.ToolCall) (string, string) { return "{}", "" }
 
 // BuiltinCall is one call of a built-in tool by the model.
 type BuiltinCall struct {
