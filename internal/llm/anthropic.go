@@ -45,7 +45,7 @@ func NewAnthropic(cfg AnthropicConfig) *Anthropic {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{}
+		hc = newHTTPClient()
 	}
 	name := cfg.Name
 	if name == "" {

@@ -136,3 +136,14 @@ func kindForErrorType(typ string) string {
 	}
 	return KindServer
 }
+
+// newHTTPClient is a provider's default client: no global timeout (the
+// router bounds each attempt), and a keep-alive pool sized for many runs
+// streaming at once, where the default two idle connections per host would
+// make most runs dial anew.
+func newHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 1024
+	t.MaxIdleConnsPerHost = 256
+	return &http.Client{Transport: t}
+}

@@ -79,7 +79,7 @@ func NewOpenAI(cfg OpenAIConfig) *OpenAI {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{}
+		hc = newHTTPClient()
 	}
 	name := cfg.Name
 	if name == "" {
