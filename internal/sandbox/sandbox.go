@@ -63,6 +63,41 @@ var ErrClosed = errors.New("sandbox: manager closed")
 // ErrBusy is returned when MaxSessions sessions are all executing code.
 var ErrBusy = errors.New("sandbox: too many concurrent sessions")
 
+// ErrProjectBusy is returned (wrapped, naming the project) when a project's
+// MaxSessionsPerProject sessions are all executing code.
+var ErrProjectBusy = errors.New("sandbox: too many concurrent sessions in the project")
+
+// Outcome classifies one execution for metrics.
+type Outcome string
+
+// The outcomes of an execution.
+const (
+	// OutcomeOK: the code ran to its end without raising.
+	OutcomeOK Outcome = "ok"
+	// OutcomeError: the code raised an exception (a traceback for the model).
+	OutcomeError Outcome = "error"
+	// OutcomeTimeout: the execution hit the wall-clock timeout.
+	OutcomeTimeout Outcome = "timeout"
+	// OutcomeRestarted: the interpreter ended during the execution (crash,
+	// kill, limit, workspace overflow) and the session restarts.
+	OutcomeRestarted Outcome = "restarted"
+	// OutcomeFailed: Exec returned an error (no session to be had, the
+	// session did not start, cancelled, bad input files).
+	OutcomeFailed Outcome = "failed"
+)
+
+// Observer receives measurements from a Manager (internal/metrics
+// implements it). Its methods must be safe for concurrent use and fast.
+type Observer interface {
+	// Executed reports one execution through Exec: its outcome and its
+	// wall time, including the start of the session when it had none.
+	Executed(outcome Outcome, d time.Duration)
+	// SessionEvicted reports a live idle session ended to make room for a
+	// new one: reason is "server" (MaxSessions) or "project"
+	// (MaxSessionsPerProject).
+	SessionEvicted(reason string)
+}
+
 // Config configures a Manager. Zero fields take the Default values.
 type Config struct {
 	// Root is a directory owned by the manager: each session's /mnt/data is
@@ -73,6 +108,12 @@ type Config struct {
 	// MaxSessions bounds live sessions; the least recently used idle one
 	// ends when a new one is needed.
 	MaxSessions int
+	// MaxSessionsPerProject bounds the live sessions of one project (the
+	// part of the session key before its first "/"): over it, the
+	// project's least recently used idle session ends first, and when all
+	// of them are executing code Exec fails with ErrProjectBusy. Zero (or
+	// more than MaxSessions) means MaxSessions.
+	MaxSessionsPerProject int
 	// IdleTimeout ends a session (and removes its files) after this long
 	// without an execution.
 	IdleTimeout time.Duration
@@ -111,6 +152,8 @@ type Config struct {
 	Bwrap string
 	// Logger receives session starts and ends; nil discards.
 	Logger *slog.Logger
+	// Observer, when set, receives execution outcomes and durations.
+	Observer Observer
 }
 
 func (c *Config) setDefaults() {
@@ -130,6 +173,9 @@ func (c *Config) setDefaults() {
 		}
 	}
 	def(&c.MaxSessions, DefaultMaxSessions)
+	if c.MaxSessionsPerProject <= 0 || c.MaxSessionsPerProject > c.MaxSessions {
+		c.MaxSessionsPerProject = c.MaxSessions
+	}
 	defDur(&c.IdleTimeout, DefaultIdleTimeout)
 	defDur(&c.ExecTimeout, DefaultExecTimeout)
 	defDur(&c.StartTimeout, DefaultStartTimeout)
@@ -251,7 +297,7 @@ func (m *Manager) Check(ctx context.Context) error {
 	}
 	key := "\x00check-" + randomHex(8)
 	defer m.end(key)
-	res, err := m.Exec(ctx, key, "print(1)", nil)
+	res, err := m.exec(ctx, key, "print(1)", nil)
 	if err != nil {
 		return err
 	}
@@ -264,6 +310,31 @@ func (m *Manager) Check(ctx context.Context) error {
 // Exec runs code in the session of sessionKey (a project and thread),
 // starting the session when needed, after copying files into /mnt/data.
 func (m *Manager) Exec(ctx context.Context, sessionKey, code string, files []InputFile) (*Result, error) {
+	if m.cfg.Observer == nil {
+		return m.exec(ctx, sessionKey, code, files)
+	}
+	start := time.Now()
+	res, err := m.exec(ctx, sessionKey, code, files)
+	m.cfg.Observer.Executed(outcomeOf(res, err), time.Since(start))
+	return res, err
+}
+
+func outcomeOf(res *Result, err error) Outcome {
+	switch {
+	case err != nil:
+		return OutcomeFailed
+	case res.TimedOut:
+		return OutcomeTimeout
+	case res.Restarted:
+		return OutcomeRestarted
+	case res.Error:
+		return OutcomeError
+	}
+	return OutcomeOK
+}
+
+// exec is Exec without the observer (the self test is not counted).
+func (m *Manager) exec(ctx context.Context, sessionKey, code string, files []InputFile) (*Result, error) {
 	s, err := m.acquire(sessionKey)
 	if err != nil {
 		return nil, err
@@ -312,6 +383,13 @@ func (m *Manager) Sessions() int {
 	return len(m.sessions)
 }
 
+// Project is the project part of a session key: what comes before the
+// first "/" (the whole key when it has none).
+func Project(sessionKey string) string {
+	project, _, _ := strings.Cut(sessionKey, "/")
+	return project
+}
+
 func (m *Manager) acquire(key string) (*session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -320,19 +398,26 @@ func (m *Manager) acquire(key string) (*session, error) {
 	}
 	s := m.sessions[key]
 	if s == nil {
-		if len(m.sessions) >= m.cfg.MaxSessions {
-			var lru *session
-			for _, c := range m.sessions {
-				if c.busy == 0 && (lru == nil || c.lastUsed.Before(lru.lastUsed)) {
-					lru = c
-				}
+		project := Project(key)
+		n := 0
+		for k := range m.sessions {
+			if Project(k) == project {
+				n++
 			}
+		}
+		if n >= m.cfg.MaxSessionsPerProject {
+			lru := m.lruIdle(project, true)
+			if lru == nil {
+				return nil, fmt.Errorf("%w %q: its %d sessions (the limit per project) are all executing code; try again when one finishes", ErrProjectBusy, project, n)
+			}
+			m.evict(lru, "project")
+		}
+		if len(m.sessions) >= m.cfg.MaxSessions {
+			lru := m.lruIdle("", false)
 			if lru == nil {
 				return nil, ErrBusy
 			}
-			delete(m.sessions, lru.key)
-			lru.ended = true
-			go lru.shutdown()
+			m.evict(lru, "server")
 		}
 		dir := filepath.Join(m.cfg.Root, "s-"+randomHex(12))
 		s = &session{m: m, key: key, dir: dir, copied: make(map[string]bool)}
@@ -341,6 +426,32 @@ func (m *Manager) acquire(key string) (*session, error) {
 	s.busy++
 	s.lastUsed = time.Now()
 	return s, nil
+}
+
+// lruIdle returns the least recently used session that is not executing
+// code, of the project when inProject, or nil; m.mu is held.
+func (m *Manager) lruIdle(project string, inProject bool) *session {
+	var lru *session
+	for k, c := range m.sessions {
+		if inProject && Project(k) != project {
+			continue
+		}
+		if c.busy == 0 && (lru == nil || c.lastUsed.Before(lru.lastUsed)) {
+			lru = c
+		}
+	}
+	return lru
+}
+
+// evict ends an idle session to make room; m.mu is held.
+func (m *Manager) evict(s *session, reason string) {
+	delete(m.sessions, s.key)
+	s.ended = true
+	m.cfg.Logger.Info("sandbox session evicted", "dir", s.dir, "limit", reason)
+	if m.cfg.Observer != nil {
+		m.cfg.Observer.SessionEvicted(reason)
+	}
+	go s.shutdown()
 }
 
 func (m *Manager) release(s *session) {
