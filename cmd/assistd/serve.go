@@ -20,6 +20,7 @@ import (
 	"github.com/assistd/assistd/internal/config"
 	"github.com/assistd/assistd/internal/engine"
 	"github.com/assistd/assistd/internal/llm"
+	"github.com/assistd/assistd/internal/metrics"
 	"github.com/assistd/assistd/internal/sandbox"
 	"github.com/assistd/assistd/internal/schema"
 	"github.com/assistd/assistd/internal/store"
@@ -49,8 +50,15 @@ type Main struct {
 	Engine *engine.Engine
 	// Sandbox runs code_interpreter; nil when the sandbox is unavailable.
 	Sandbox *sandbox.Manager
+	// Metrics is the server's Prometheus registry, served at GET /metrics
+	// (see config.MetricsListen).
+	Metrics *metrics.Metrics
+	// MetricsHTTP serves /metrics on its own listener when MetricsListen is
+	// an address; nil otherwise.
+	MetricsHTTP *http.Server
 
-	ln net.Listener
+	ln        net.Listener
+	metricsLn net.Listener
 }
 
 // Open prepares everything serve needs and binds the listener, so that once
@@ -74,6 +82,12 @@ func (m *Main) open(ctx context.Context, getenv env, notice io.Writer) error {
 	if m.ln, err = lc.Listen(ctx, "tcp", m.Config.Listen); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	if ml := m.Config.MetricsListen; ml != "" && ml != config.MetricsOff {
+		if m.metricsLn, err = lc.Listen(ctx, "tcp", ml); err != nil {
+			return fmt.Errorf("metrics listen: %w", err)
+		}
+	}
+	m.Metrics = metrics.New()
 	if m.Store, err = openStore(ctx, m.Config); err != nil {
 		return err
 	}
@@ -115,15 +129,33 @@ func (m *Main) open(ctx context.Context, getenv env, notice io.Writer) error {
 		Lease:                 m.Config.RunLease,
 		RequiresActionTimeout: m.Config.RequiresActionTimeout,
 	})
+	var handler http.Handler = api.New(api.Config{
+		Store:          m.Store,
+		Blobs:          blobs,
+		Logger:         m.Logger,
+		MaxUploadBytes: m.Config.MaxUploadBytes,
+		MaxBodyBytes:   m.Config.MaxBodyBytes,
+		Engine:         m.Engine,
+	})
+	metricsMux := http.NewServeMux()
+	metricsMux.Handle("GET /metrics", m.Metrics.Handler())
+	switch {
+	case m.metricsLn != nil:
+		m.MetricsHTTP = &http.Server{
+			Handler:           metricsMux,
+			ReadHeaderTimeout: readHeaderTimeout,
+			IdleTimeout:       idleTimeout,
+			MaxHeaderBytes:    maxHeaderBytes,
+			ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+		}
+	case m.Config.MetricsListen == "":
+		// GET /metrics beside the API, outside /v1 and its authentication;
+		// everything else is the API's.
+		metricsMux.Handle("/", handler)
+		handler = metricsMux
+	}
 	m.HTTP = &http.Server{
-		Handler: api.New(api.Config{
-			Store:          m.Store,
-			Blobs:          blobs,
-			Logger:         m.Logger,
-			MaxUploadBytes: m.Config.MaxUploadBytes,
-			MaxBodyBytes:   m.Config.MaxBodyBytes,
-			Engine:         m.Engine,
-		}),
+		Handler:           handler,
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
@@ -145,7 +177,13 @@ func (m *Main) openSandbox(ctx context.Context, blobs blob.Store) map[string]eng
 		sum := sha256.Sum256([]byte(abs))
 		root = filepath.Join(os.TempDir(), "assistd-sandbox-"+hex.EncodeToString(sum[:6]))
 	}
-	mgr, err := sandbox.NewManager(sandbox.Config{Root: root, Logger: m.Logger})
+	mgr, err := sandbox.NewManager(sandbox.Config{
+		Root:                  root,
+		Logger:                m.Logger,
+		MaxSessions:           m.Config.SandboxMaxSessions,
+		MaxSessionsPerProject: m.Config.SandboxMaxSessionsPerProject,
+		Observer:              m.Metrics,
+	})
 	if err == nil {
 		if err = mgr.Check(ctx); err != nil {
 			mgr.Close()
@@ -156,6 +194,7 @@ func (m *Main) openSandbox(ctx context.Context, blobs blob.Store) map[string]eng
 		return map[string]engine.BuiltinTool{schema.ToolCodeInterpreter: engine.UnavailableTool{Reason: "the code sandbox failed its start-up check: " + err.Error()}}
 	}
 	m.Sandbox = mgr
+	m.Metrics.WatchSandbox(mgr.Sessions)
 	now := func() int64 { return time.Now().Unix() }
 	return map[string]engine.BuiltinTool{schema.ToolCodeInterpreter: engine.NewCodeInterpreter(mgr, m.Store, blobs, now)}
 }
@@ -163,6 +202,15 @@ func (m *Main) openSandbox(ctx context.Context, blobs blob.Store) map[string]eng
 // Addr is the bound address (with the real port when the configured one was
 // 0).
 func (m *Main) Addr() string { return m.ln.Addr().String() }
+
+// MetricsAddr is the address of the metrics listener, or "" when /metrics
+// is on the API listener or off.
+func (m *Main) MetricsAddr() string {
+	if m.metricsLn == nil {
+		return ""
+	}
+	return m.metricsLn.Addr().String()
+}
 
 // Run serves until ctx is done, then shuts down gracefully: it stops
 // accepting, lets in-flight requests finish for up to ShutdownTimeout, and
@@ -183,6 +231,15 @@ func (m *Main) Run(ctx context.Context) error {
 	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- m.HTTP.Serve(m.ln) }()
+	if m.MetricsHTTP != nil {
+		go func() {
+			if err := m.MetricsHTTP.Serve(m.metricsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				m.Logger.Error("metrics listener failed", "error", err)
+			}
+		}()
+		defer m.MetricsHTTP.Close()
+		m.Logger.Info("metrics", "addr", m.metricsLn.Addr().String(), "path", "/metrics")
+	}
 	m.Logger.Info("ready", "addr", m.Addr(), "data", m.Config.DataDir, "database", dbName(m.Config))
 
 	select {
@@ -207,9 +264,11 @@ func (m *Main) Run(ctx context.Context) error {
 // failed Open and more than once.
 func (m *Main) Close() error {
 	var errs []error
-	if m.ln != nil {
-		if err := m.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			errs = append(errs, err)
+	for _, ln := range []net.Listener{m.ln, m.metricsLn} {
+		if ln != nil {
+			if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if m.Sandbox != nil {

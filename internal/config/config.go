@@ -40,6 +40,9 @@ const (
 	LogFormatDefault       = "text"
 )
 
+// MetricsOff is the MetricsListen value that serves no metrics.
+const MetricsOff = "off"
+
 // EnvPrefix starts every environment variable the package reads.
 const EnvPrefix = "ASSISTD_"
 
@@ -61,6 +64,16 @@ type Config struct {
 	// SandboxDir holds the code interpreter's per-thread workspaces; ""
 	// picks a directory under the system temp dir, one per data dir.
 	SandboxDir string
+	// SandboxMaxSessions bounds the code interpreter's live sessions (one
+	// Python process per thread); 0 means the sandbox's default.
+	SandboxMaxSessions int
+	// SandboxMaxSessionsPerProject bounds the live sessions of one
+	// project; 0 means SandboxMaxSessions.
+	SandboxMaxSessionsPerProject int
+	// MetricsListen says where GET /metrics (Prometheus) is served: "" on
+	// the API listener (outside /v1, without authentication), "off"
+	// nowhere, or a host:port of its own (then not on the API listener).
+	MetricsListen string
 	// LogFormat is "text" or "json".
 	LogFormat string
 	// LogLevel is "debug", "info", "warn" or "error".
@@ -115,6 +128,10 @@ const (
 	OptRequiresAction  = "requires-action-timeout"
 	OptSandboxDir      = "sandbox-dir"
 	OptRunLease        = "run-lease"
+	// Code interpreter limits and metrics.
+	OptSandboxMaxSessions           = "sandbox-max-sessions"
+	OptSandboxMaxSessionsPerProject = "sandbox-max-sessions-per-project"
+	OptMetricsListen                = "metrics-listen"
 	// OptModels is a file-only key: the model routing table (see
 	// internal/llm's RouterConfig), a JSON object rather than a scalar.
 	OptModels = "models"
@@ -143,6 +160,18 @@ var options = []option{
 	{OptSandboxDir, "directory of the code interpreter's workspaces (default: one under the system temp dir per data dir; when serving as root its parents must be traversable by nobody)",
 		func(c Config) string { return c.SandboxDir },
 		func(c *Config, v string) error { c.SandboxDir = v; return nil }},
+	{OptSandboxMaxSessions, "most live code interpreter sessions (one Python process per thread); the least recently used idle one ends when more are needed (0: 32)",
+		func(c Config) string { return "" },
+		func(c *Config, v string) (err error) { c.SandboxMaxSessions, err = strconv.Atoi(v); return err }},
+	{OptSandboxMaxSessionsPerProject, "most live code interpreter sessions of one project; over it the project's least recently used idle session ends, and when all are executing the call fails (0: the server's maximum)",
+		func(c Config) string { return "" },
+		func(c *Config, v string) (err error) {
+			c.SandboxMaxSessionsPerProject, err = strconv.Atoi(v)
+			return err
+		}},
+	{OptMetricsListen, "where GET /metrics (Prometheus, no authentication) is served: empty for the API listener, off for nowhere, or host:port for a listener of its own",
+		func(c Config) string { return "" },
+		func(c *Config, v string) error { c.MetricsListen = strings.TrimSpace(v); return nil }},
 	{OptListen, "TCP address to serve on, host:port (port 0 picks a free one)",
 		func(c Config) string { return c.Listen },
 		func(c *Config, v string) error { c.Listen = v; return nil }},
@@ -401,6 +430,19 @@ func (c Config) Validate() error {
 	} else if strings.ContainsAny(host, " \t") {
 		add(OptListen, "host %q contains spaces", host)
 	}
+	if c.SandboxMaxSessions < 0 {
+		add(OptSandboxMaxSessions, "must not be negative, got %d", c.SandboxMaxSessions)
+	}
+	if c.SandboxMaxSessionsPerProject < 0 {
+		add(OptSandboxMaxSessionsPerProject, "must not be negative, got %d", c.SandboxMaxSessionsPerProject)
+	}
+	if c.MetricsListen != "" && c.MetricsListen != MetricsOff {
+		if _, port, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			add(OptMetricsListen, "%q is not empty, off, or host:port", c.MetricsListen)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			add(OptMetricsListen, "port %q must be a number from 0 to 65535", port)
+		}
+	}
 	if strings.TrimSpace(c.DataDir) == "" {
 		add(OptData, "must not be empty")
 	}
@@ -450,6 +492,13 @@ func (c Config) Dump() []byte {
 		OptRequiresAction:  c.RequiresActionTimeout.String(),
 		OptRunLease:        c.RunLease.String(),
 		OptSandboxDir:      c.SandboxDir,
+		OptMetricsListen:   c.MetricsListen,
+	}
+	if c.SandboxMaxSessions != 0 {
+		m[OptSandboxMaxSessions] = c.SandboxMaxSessions
+	}
+	if c.SandboxMaxSessionsPerProject != 0 {
+		m[OptSandboxMaxSessionsPerProject] = c.SandboxMaxSessionsPerProject
 	}
 	if len(c.Models) > 0 {
 		m[OptModels] = c.Models

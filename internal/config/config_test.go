@@ -322,3 +322,42 @@ func TestDatabase(t *testing.T) {
 		t.Fatalf("dump must show the database without its password:\n%s", d)
 	}
 }
+
+func TestSandboxAndMetricsOptions(t *testing.T) {
+	t.Parallel()
+	c, err := Load([]string{"--sandbox-max-sessions", "10", "--metrics-listen", "127.0.0.1:9100"},
+		func(k string) string {
+			if k == "ASSISTD_SANDBOX_MAX_SESSIONS_PER_PROJECT" {
+				return "3"
+			}
+			return ""
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SandboxMaxSessions != 10 || c.SandboxMaxSessionsPerProject != 3 || c.MetricsListen != "127.0.0.1:9100" {
+		t.Fatalf("got %+v", c)
+	}
+	path := writeFile(t, string(c.Dump()))
+	back, err := Load([]string{"--config", path}, nil)
+	if err != nil {
+		t.Fatalf("loading the dump: %v\n%s", err, c.Dump())
+	}
+	back.ConfigFile = ""
+	if !reflect.DeepEqual(back, c) {
+		t.Fatalf("round trip: got %+v, want %+v", back, c)
+	}
+	for _, bad := range [][]string{
+		{"--sandbox-max-sessions", "-1"},
+		{"--sandbox-max-sessions-per-project", "x"},
+		{"--metrics-listen", "nowhere"},
+		{"--metrics-listen", "127.0.0.1:99999"},
+	} {
+		if _, err := Load(bad, nil); err == nil {
+			t.Errorf("Load(%q) accepted", bad)
+		}
+	}
+	if c, err := Load([]string{"--metrics-listen", "off"}, nil); err != nil || c.MetricsListen != MetricsOff {
+		t.Fatalf("off: %+v, %v", c, err)
+	}
+}
