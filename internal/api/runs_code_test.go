@@ -93,8 +93,13 @@ func TestCodeInterpreterRun(t *testing.T) {
 	if body := h.mustDo(200, "GET", "/v1/files/"+img+"/content", h.keyA, nil).Body; !strings.HasPrefix(string(body), "\x89PNG") {
 		t.Errorf("image content is not a PNG: %q", truncate(body, 16))
 	}
+	// The answer shows the figure first, then the text.
 	msgs := h.messagesOf(h.keyA, th)
-	if got := str(dig(msgs[len(msgs)-1], "content", 0, "text", "value")); !strings.Contains(got, "sum 41") {
+	answer := msgs[len(msgs)-1]
+	if dig(answer, "content", 0, "type") != "image_file" || dig(answer, "content", 0, "image_file", "file_id") != img {
+		t.Errorf("answer does not show the figure %s first: %v", img, answer["content"])
+	}
+	if got := str(dig(answer, "content", 1, "text", "value")); !strings.Contains(got, "sum 41") {
 		t.Errorf("answer %q", got)
 	}
 
@@ -104,8 +109,10 @@ func TestCodeInterpreterRun(t *testing.T) {
 	if run := h.waitRun(h.keyA, th, id2); run["status"] != "completed" {
 		t.Fatalf("second run: %v", run)
 	}
+	// No new figure: the second answer is text only.
 	msgs = h.messagesOf(h.keyA, th)
-	if got := str(dig(msgs[len(msgs)-1], "content", 0, "text", "value")); !strings.Contains(got, "42") {
-		t.Errorf("second answer %q", got)
+	second, _ := dig(msgs[len(msgs)-1], "content").([]any)
+	if len(second) != 1 || !strings.Contains(str(dig(second, 0, "text", "value")), "42") {
+		t.Errorf("second answer %v", second)
 	}
 }

@@ -24,6 +24,14 @@ type BuiltinTool interface {
 	Replay(call schema.ToolCall) (arguments, output string)
 }
 
+// BuiltinPreview is a BuiltinTool that can show a call before it runs:
+// code_interpreter shows its code while it executes, as OpenAI streams it.
+type BuiltinPreview interface {
+	// Preview is the call recorded and announced before execution, in the
+	// tool's shape, from the model's arguments.
+	Preview(arguments string) schema.ToolCall
+}
+
 // UnavailableTool stands for a built-in tool this server cannot run (its
 // sandbox failed its start-up check, say): the model may call it, and the
 // run then fails with Reason rather than the tool silently vanishing.
@@ -48,6 +56,9 @@ type BuiltinCall struct {
 	Tool schema.Tool
 	// Arguments is the model's JSON arguments.
 	Arguments string
+	// Wrote, when set, is told of each file the call's code wrote: its
+	// path in the sandbox (/mnt/data/…) and the File it was saved as.
+	Wrote func(sandboxPath, fileID string)
 }
 
 // BuiltinFunction is the function a chat model is offered for a built-in

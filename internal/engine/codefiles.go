@@ -32,7 +32,7 @@ type codeFiles struct {
 }
 
 // inputs lists the files a call's code may read, each once.
-func (cf *codeFiles) inputs(ctx context.Context, call *BuiltinCall) ([]sandbox.InputFile, error) {
+func (cf *codeFiles) inputs(ctx context.Context, call *BuiltinCall) ([]CodeInput, error) {
 	project, run := call.ProjectID, call.Run
 	var ids []string
 	if th, err := cf.store.ThreadGet(ctx, project, run.ThreadID); err == nil && th.ToolResources.CodeInterpreter != nil {
@@ -62,7 +62,7 @@ func (cf *codeFiles) inputs(ctx context.Context, call *BuiltinCall) ([]sandbox.I
 		}
 	}
 	seen := make(map[string]bool, len(ids))
-	var files []sandbox.InputFile
+	var files []CodeInput
 	for _, id := range ids {
 		if seen[id] {
 			continue
@@ -70,21 +70,22 @@ func (cf *codeFiles) inputs(ctx context.Context, call *BuiltinCall) ([]sandbox.I
 		seen[id] = true
 		f, err := cf.store.FileGet(ctx, project, id)
 		if errors.Is(err, store.ErrNotFound) {
-			continue // deleted since it was attached
+			files = append(files, CodeInput{InputFile: sandbox.InputFile{ID: id}, Problem: "it was deleted after it was attached"})
+			continue
 		}
 		if err != nil {
 			return nil, err
 		}
 		key := blob.FileKey(project, f.ID)
-		files = append(files, sandbox.InputFile{ID: f.ID, Name: path.Base(f.Filename), Open: func() (io.ReadCloser, error) {
+		files = append(files, CodeInput{Bytes: f.Bytes, InputFile: sandbox.InputFile{ID: f.ID, Name: path.Base(f.Filename), Open: func() (io.ReadCloser, error) {
 			return cf.blobs.Open(ctx, key)
-		}})
+		}}})
 	}
 	return files, nil
 }
 
 // outputs stores the result's figures and files as Files; figures become
-// image outputs.
+// image outputs, and each written file is reported to call.Wrote.
 func (cf *codeFiles) outputs(ctx context.Context, call *BuiltinCall, res *sandbox.Result) ([]schema.CodeOutput, error) {
 	var out []schema.CodeOutput
 	for i, img := range res.Images {
@@ -95,8 +96,12 @@ func (cf *codeFiles) outputs(ctx context.Context, call *BuiltinCall, res *sandbo
 		out = append(out, schema.CodeOutput{Type: "image", Image: &schema.FilePath{FileID: f.ID}})
 	}
 	for _, of := range res.Files {
-		if _, err := cf.save(ctx, call.ProjectID, path.Base(of.Path), of.Data); err != nil {
+		f, err := cf.save(ctx, call.ProjectID, path.Base(of.Path), of.Data)
+		if err != nil {
 			return nil, err
+		}
+		if call.Wrote != nil {
+			call.Wrote(of.Path, f.ID)
 		}
 	}
 	return out, nil

@@ -42,10 +42,10 @@ func TestCodeInterpreter(t *testing.T) {
 	if err := m.Check(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ci := &engine.CodeInterpreter{Sandbox: m, InputFiles: func(context.Context, *engine.BuiltinCall) ([]sandbox.InputFile, error) {
-		return []sandbox.InputFile{{ID: "file-1", Name: "in.txt", Open: func() (io.ReadCloser, error) {
+	ci := &engine.CodeInterpreter{Sandbox: m, InputFiles: func(context.Context, *engine.BuiltinCall) ([]engine.CodeInput, error) {
+		return []engine.CodeInput{{Bytes: 5, InputFile: sandbox.InputFile{ID: "file-1", Name: "in.txt", Open: func() (io.ReadCloser, error) {
 			return io.NopCloser(strings.NewReader("hello")), nil
-		}}}, nil
+		}}}}, nil
 	}}
 	call := func(thread, args string) schema.ToolCall {
 		t.Helper()

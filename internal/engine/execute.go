@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/assistd/assistd/internal/llm"
 	"github.com/assistd/assistd/internal/schema"
@@ -27,6 +30,11 @@ type execution struct {
 	mu      sync.Mutex
 	meta    schema.Metadata
 	metaSet bool
+
+	// files maps the sandbox paths of the files the run's code wrote to
+	// the Files they became (the latest write wins), so that the answers'
+	// sandbox:/mnt/data/… links get file_path annotations.
+	files map[string]string
 }
 
 // errStop ends an execution without touching the run further: the lease is
@@ -137,7 +145,10 @@ type turnState struct {
 	calls []schema.ToolCall
 	// builtins are the built-in tools offered this turn, by function name.
 	builtins map[string]schema.Tool
-	err      error
+	// images are the figures the run's code drew that no message of the
+	// run shows yet: the turn's message shows them first.
+	images []string
+	err    error
 }
 
 // turn asks the model once and commits what it answered. It reports done
@@ -164,6 +175,9 @@ func (x *execution) turn(ctx context.Context) (bool, error) {
 		}
 	}
 
+	if st.images, err = x.pendingImages(ctx, steps); err != nil {
+		return false, err
+	}
 	p, err := x.buildPrompt(ctx, steps)
 	if p != nil {
 		st.builtins = p.builtins
@@ -229,7 +243,7 @@ func (x *execution) onDelta(ctx context.Context, st *turnState, d llm.Delta) {
 			}
 		}
 		st.text += d.Text
-		x.e.publish(x.run.ID, schema.Event{Name: schema.EventMessageDelta, Data: schema.NewTextDelta(st.msg.ID, 0, d.Text)})
+		x.e.publish(x.run.ID, schema.Event{Name: schema.EventMessageDelta, Data: schema.NewTextDelta(st.msg.ID, len(st.images), d.Text)})
 	}
 	if tc := d.ToolCall; tc != nil {
 		if st.toolStep == nil {
@@ -296,6 +310,13 @@ func (x *execution) openMessage(ctx context.Context, st *turnState) error {
 		schema.Event{Name: schema.EventStepInProgress, Data: cloneStep(step)},
 		schema.Event{Name: schema.EventMessageCreated, Data: cloneMessage(msg)},
 		schema.Event{Name: schema.EventMessageInProgress, Data: cloneMessage(msg)})
+	if len(st.images) > 0 {
+		d := &schema.MessageDelta{ID: msg.ID, Object: "thread.message.delta"}
+		for i, id := range st.images {
+			d.Delta.Content = append(d.Delta.Content, schema.MessageDeltaPart{Index: i, Type: schema.ContentImageFile, ImageFile: &schema.ImageFile{FileID: id}})
+		}
+		x.e.publish(x.run.ID, schema.Event{Name: schema.EventMessageDelta, Data: d})
+	}
 	return nil
 }
 
@@ -323,7 +344,7 @@ func (x *execution) commitTurn(ctx context.Context, st *turnState, resp *llm.Res
 			return true, x.handleSaveError(ctx, err, nil, nil)
 		}
 		st.text = resp.Text
-		x.e.publish(x.run.ID, schema.Event{Name: schema.EventMessageDelta, Data: schema.NewTextDelta(st.msg.ID, 0, resp.Text)})
+		x.e.publish(x.run.ID, schema.Event{Name: schema.EventMessageDelta, Data: schema.NewTextDelta(st.msg.ID, len(st.images), resp.Text)})
 	}
 	calls := st.calls
 	if len(calls) == 0 && len(resp.ToolCalls) > 0 {
@@ -395,7 +416,16 @@ func (x *execution) closeMessage(st *turnState, p *store.RunSaveParams, now int6
 		return nil
 	}
 	m := st.msg
-	m.Content = []schema.ContentPart{schema.TextPart(st.text)}
+	m.Content = x.messageContent(st)
+	var events []schema.Event
+	if text := m.Content[len(m.Content)-1].Text; len(text.Annotations) > 0 {
+		d := &schema.TextDelta{Annotations: make([]schema.AnnotationDelta, len(text.Annotations))}
+		for i, a := range text.Annotations {
+			d.Annotations[i] = schema.AnnotationDelta{Index: i, Annotation: a}
+		}
+		events = append(events, schema.Event{Name: schema.EventMessageDelta, Data: &schema.MessageDelta{ID: m.ID, Object: "thread.message.delta",
+			Delta: schema.MessageDeltaBody{Content: []schema.MessageDeltaPart{{Index: len(m.Content) - 1, Type: schema.ContentText, Text: d}}}}})
+	}
 	if truncated {
 		m.Status = schema.MessageStatusIncomplete
 		m.IncompleteAt = &now
@@ -415,8 +445,132 @@ func (x *execution) closeMessage(st *turnState, p *store.RunSaveParams, now int6
 	}
 	p.Messages = append(p.Messages, m)
 	p.Steps = append(p.Steps, s)
-	return []schema.Event{{Name: schema.MessageEventName(m.Status), Data: cloneMessage(m)},
-		{Name: schema.EventStepCompleted, Data: cloneStep(s)}}
+	return append(events, schema.Event{Name: schema.MessageEventName(m.Status), Data: cloneMessage(m)},
+		schema.Event{Name: schema.EventStepCompleted, Data: cloneStep(s)})
+}
+
+// messageContent is the turn's message as written so far: the figures not
+// yet shown, then the text with a file_path annotation on each sandbox link
+// to a file the run's code wrote.
+func (x *execution) messageContent(st *turnState) []schema.ContentPart {
+	parts := make([]schema.ContentPart, 0, len(st.images)+1)
+	for _, id := range st.images {
+		parts = append(parts, schema.ContentPart{Type: schema.ContentImageFile, ImageFile: &schema.ImageFile{FileID: id}})
+	}
+	text := schema.TextPart(st.text)
+	text.Text.Annotations = append(text.Text.Annotations, filePathAnnotations(st.text, x.files)...)
+	return append(parts, text)
+}
+
+// pendingImages lists the image outputs of the run's code_interpreter calls
+// that no message of the run shows yet, in the order they were drawn. It
+// reads them from the steps, so they survive a change of executor.
+func (x *execution) pendingImages(ctx context.Context, steps []*schema.RunStep) ([]string, error) {
+	var images []string
+	for _, s := range steps {
+		if s.Type != schema.StepToolCalls {
+			continue
+		}
+		for _, c := range s.StepDetails.ToolCalls {
+			if c.CodeInterpreter == nil {
+				continue
+			}
+			for _, o := range c.CodeInterpreter.Outputs {
+				if o.Image != nil && o.Image.FileID != "" {
+					images = append(images, o.Image.FileID)
+				}
+			}
+		}
+	}
+	if len(images) == 0 {
+		return nil, nil
+	}
+	shown := make(map[string]bool)
+	for _, s := range steps {
+		if s.Type != schema.StepMessageCreation || s.Status != schema.StepCompleted || s.StepDetails.MessageCreation == nil {
+			continue
+		}
+		m, err := x.e.cfg.Store.MessageGet(ctx, x.project, x.run.ThreadID, s.StepDetails.MessageCreation.MessageID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // deleted by the client
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range m.Content {
+			if p.ImageFile != nil {
+				shown[p.ImageFile.FileID] = true
+			}
+		}
+	}
+	out := images[:0]
+	for _, id := range images {
+		if !shown[id] {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// sandboxLink is how answers link to the files the code wrote, as OpenAI's
+// code interpreter did: [name](sandbox:/mnt/data/name).
+const sandboxLink = "sandbox:"
+
+// filePathAnnotations finds each sandbox:/mnt/data/… link in text to one of
+// files (sandbox path → file id) and annotates it. Indexes count characters
+// (Unicode code points), as OpenAI's do; the longest known path wins, and a
+// path must end where the link does (out.csv does not match out.csv2).
+func filePathAnnotations(text string, files map[string]string) []schema.Annotation {
+	if len(files) == 0 {
+		return nil
+	}
+	var out []schema.Annotation
+	chars := 0 // code points before text[done:]
+	done := 0
+	for i := 0; ; {
+		j := strings.Index(text[i:], sandboxLink+"/")
+		if j < 0 {
+			return out
+		}
+		start := i + j
+		rest := text[start+len(sandboxLink):]
+		best := ""
+		for p := range files {
+			if len(p) > len(best) && strings.HasPrefix(rest, p) && pathEnds(rest[len(p):]) {
+				best = p
+			}
+		}
+		if best == "" {
+			i = start + len(sandboxLink)
+			continue
+		}
+		end := start + len(sandboxLink) + len(best)
+		chars += utf8.RuneCountInString(text[done:start])
+		n := utf8.RuneCountInString(text[start:end])
+		out = append(out, schema.Annotation{Type: "file_path", Text: text[start:end], FilePath: &schema.FilePath{FileID: files[best]},
+			StartIndex: chars, EndIndex: chars + n})
+		chars += n
+		done, i = end, end
+	}
+}
+
+// pathEnds reports whether a path stops before rest: rest does not go on
+// with a character of a longer name (a letter, digit, _, -, /, %, or a dot
+// followed by one of those).
+func pathEnds(rest string) bool {
+	r, n := utf8.DecodeRuneInString(rest)
+	if r == '.' {
+		r, _ = utf8.DecodeRuneInString(rest[n:])
+	}
+	return rest == "" || !(r == '_' || r == '-' || r == '/' || r == '%' || unicode.IsLetter(r) || unicode.IsDigit(r))
+}
+
+// wrote records a file the run's code wrote (BuiltinCall.Wrote).
+func (x *execution) wrote(sandboxPath, fileID string) {
+	if x.files == nil {
+		x.files = make(map[string]string)
+	}
+	x.files[sandboxPath] = fileID
 }
 
 // hasBuiltin reports whether the model called a built-in tool.
@@ -446,7 +600,12 @@ func (x *execution) runBuiltins(ctx context.Context, st *turnState, calls []sche
 	for i, c := range calls {
 		if decl, ok := st.builtins[c.Function.Name]; ok {
 			args[c.ID] = c.Function.Arguments
-			calls[i] = builtinPlaceholder(c.ID, decl.Type)
+			if pv, ok := x.e.cfg.Builtins[decl.Type].(BuiltinPreview); ok {
+				calls[i] = pv.Preview(c.Function.Arguments)
+				calls[i].ID, calls[i].Type = c.ID, decl.Type
+			} else {
+				calls[i] = builtinPlaceholder(c.ID, decl.Type)
+			}
 			pending = append(pending, i)
 		}
 	}
@@ -459,7 +618,13 @@ func (x *execution) runBuiltins(ctx context.Context, st *turnState, calls []sche
 	for _, i := range pending {
 		c := calls[i]
 		decl := st.builtins[c.Type]
-		rec, err := x.e.cfg.Builtins[c.Type].Execute(ctx, &BuiltinCall{ProjectID: x.project, Run: x.run, Tool: decl, Arguments: args[c.ID]})
+		tool := x.e.cfg.Builtins[c.Type]
+		_, preview := tool.(BuiltinPreview)
+		if preview {
+			// Shown while it runs (the code), its outputs once done.
+			x.e.publish(x.run.ID, schema.Event{Name: schema.EventStepDelta, Data: builtinDelta(s.ID, i, c)})
+		}
+		rec, err := tool.Execute(ctx, &BuiltinCall{ProjectID: x.project, Run: x.run, Tool: decl, Arguments: args[c.ID], Wrote: x.wrote})
 		if err != nil {
 			if ctx.Err() != nil {
 				st.msgStep, st.msg = nil, nil
@@ -471,7 +636,13 @@ func (x *execution) runBuiltins(ctx context.Context, st *turnState, calls []sche
 		}
 		rec.ID, rec.Type = c.ID, c.Type
 		calls[i] = rec
-		x.e.publish(x.run.ID, schema.Event{Name: schema.EventStepDelta, Data: builtinDelta(s.ID, i, rec)})
+		switch {
+		case !preview:
+			x.e.publish(x.run.ID, schema.Event{Name: schema.EventStepDelta, Data: builtinDelta(s.ID, i, rec)})
+		case rec.CodeInterpreter != nil && len(rec.CodeInterpreter.Outputs) > 0:
+			outputs := schema.ToolCall{Type: rec.Type, CodeInterpreter: &schema.CodeInterpreterCall{Outputs: rec.CodeInterpreter.Outputs}}
+			x.e.publish(x.run.ID, schema.Event{Name: schema.EventStepDelta, Data: builtinDelta(s.ID, i, outputs)})
+		}
 	}
 	u := usage
 	s.Usage = &u
@@ -593,7 +764,7 @@ func (x *execution) interrupted(ctx context.Context, st *turnState) error {
 		step = st.toolStep
 	}
 	if st.msg != nil {
-		st.msg.Content = []schema.ContentPart{schema.TextPart(st.text)}
+		st.msg.Content = x.messageContent(st)
 	}
 	return x.finishCancel(bg, step, st.msg)
 }
@@ -691,7 +862,7 @@ func (x *execution) finish(ctx context.Context, st *turnState, events []schema.E
 func (x *execution) closeOpen(st *turnState, now int64, stepStatus, msgReason string) []schema.Event {
 	var events []schema.Event
 	if m := st.msg; m != nil {
-		m.Content = []schema.ContentPart{schema.TextPart(st.text)}
+		m.Content = x.messageContent(st)
 		m.Status = schema.MessageStatusIncomplete
 		m.IncompleteAt = &now
 		m.IncompleteDetails = &schema.IncompleteDetails{Reason: msgReason}
@@ -722,8 +893,13 @@ func (x *execution) fail(ctx context.Context, code, message string) error {
 			case schema.StepMessageCreation:
 				if m, err := x.e.cfg.Store.MessageGet(ctx, x.project, x.run.ThreadID, s.StepDetails.MessageCreation.MessageID); err == nil {
 					st.msgStep, st.msg = s, m
-					if len(m.Content) > 0 && m.Content[0].Text != nil {
-						st.text = m.Content[0].Text.Value
+					for _, p := range m.Content {
+						switch {
+						case p.Text != nil:
+							st.text = p.Text.Value
+						case p.ImageFile != nil:
+							st.images = append(st.images, p.ImageFile.FileID)
+						}
 					}
 				}
 			case schema.StepToolCalls:
