@@ -75,7 +75,7 @@ func BuiltinFunction(toolType string) (llm.Tool, bool) {
 	case schema.ToolCodeInterpreter:
 		return llm.Tool{
 			Name:        schema.ToolCodeInterpreter,
-			Description: "Run Python 3 code in a stateful sandbox (variables and files persist between calls in this thread; files are in /mnt/data; no network). Returns what the code prints and the images it saves.",
+			Description: "Run Python 3 code in a stateful sandbox (variables and files persist between calls in this thread; files are in /mnt/data; no network). Returns what the code prints and the images it saves; the images are shown to the user with your answer. To give the user a file the code wrote, link it in your answer as [name](sandbox:/mnt/data/name).",
 			Parameters:  json.RawMessage(`{"type":"object","properties":{"code":{"type":"string","description":"The Python 3 code to run."}},"required":["code"],"additionalProperties":false}`),
 		}, true
 	}
