@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,10 +31,16 @@ type process struct {
 	reqW   *os.File
 	resps  chan []byte
 	out    *outputStream
+	cg     *cgroup       // nil without cgroups; removed by stop
 	exited chan struct{} // closed when the process has been waited for
 	quit   chan struct{} // closed by kill
 	once   sync.Once
 }
+
+// cgroupGate runs bwrap ("$0" "$@") once the server has moved this shell
+// into the session's cgroup and says "go" on fd 5, which bwrap does not get.
+// Every process of the sandbox then starts inside the cgroup.
+const cgroupGate = `read -r go <&5 && [ "$go" = go ] || exit 125; exec "$0" "$@" 5<&-`
 
 // sandboxIDs returns the host uid and gid the sandbox runs as when the
 // server is root.
@@ -137,11 +144,45 @@ func (s *session) start(ctx context.Context) (*process, error) {
 		respW.Close()
 		return nil, err
 	}
-	cmd := exec.Command(cfg.Bwrap, cfg.bwrapArgs(s.dir, driverConfig)...)
+	closePipes := func() {
+		for _, f := range []*os.File{reqR, reqW, respR, respW, outR, outW} {
+			f.Close()
+		}
+	}
+	var cg *cgroup
+	var gateR, gateW *os.File
+	if s.m.cg.mode != CgroupNone {
+		name := "assistd-" + filepath.Base(s.dir) + "-" + randomHex(4)
+		if cg, err = s.m.cg.create(name, cfg.SessionMemoryBytes, cfg.MaxProcs+cgroupOverhead); err != nil {
+			cfg.Logger.Warn("sandbox: session without a cgroup (rlimits only)", "dir", s.dir, "err", err)
+		} else if gateR, gateW, err = os.Pipe(); err != nil {
+			cg.remove()
+			closePipes()
+			return nil, err
+		}
+	}
+	args := cfg.bwrapArgs(s.dir, driverConfig)
+	var cmd *exec.Cmd
+	if cg == nil {
+		cmd = exec.Command(cfg.Bwrap, args...)
+	} else {
+		bwrap, err := exec.LookPath(cfg.Bwrap)
+		if err != nil {
+			cg.remove()
+			gateR.Close()
+			gateW.Close()
+			closePipes()
+			return nil, fmt.Errorf("sandbox: starting bubblewrap: %w", err)
+		}
+		cmd = exec.Command("/bin/sh", append([]string{"-c", cgroupGate, bwrap}, args...)...)
+	}
 	cmd.Env = []string{}
 	cmd.Stdout = outW
 	cmd.Stderr = outW
 	cmd.ExtraFiles = []*os.File{reqR, respW}
+	if gateR != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, gateR) // fd 5
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if asOther {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}
@@ -151,13 +192,31 @@ func (s *session) start(ctx context.Context) (*process, error) {
 	reqR.Close()
 	respW.Close()
 	outW.Close()
+	if gateR != nil {
+		gateR.Close()
+	}
 	if err != nil {
 		reqW.Close()
 		respR.Close()
 		outR.Close()
+		if cg != nil {
+			gateW.Close()
+			cg.remove()
+		}
 		return nil, fmt.Errorf("sandbox: starting bubblewrap: %w", err)
 	}
+	if cg != nil {
+		// The shell waits at the gate: nothing of the sandbox runs yet.
+		if err := cg.enter(cmd.Process.Pid); err != nil {
+			cfg.Logger.Warn("sandbox: session without a cgroup (rlimits only)", "dir", s.dir, "err", err)
+			cg.remove()
+			cg = nil
+		}
+		_, _ = gateW.Write([]byte("go\n"))
+		gateW.Close()
+	}
 	p := &process{
+		cg:     cg,
 		cmd:    cmd,
 		reqW:   reqW,
 		resps:  make(chan []byte),
@@ -174,8 +233,7 @@ func (s *session) start(ctx context.Context) (*process, error) {
 	}()
 
 	fail := func(err error) (*process, error) {
-		p.kill()
-		p.wait()
+		p.stop(cfg.Logger)
 		out, _ := p.out.take()
 		if out != "" {
 			return nil, fmt.Errorf("sandbox: session did not start: %w: %s", err, truncate(out, 2000))
@@ -253,6 +311,15 @@ func (p *process) kill() {
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		_ = p.cmd.Process.Kill()
 	})
+}
+
+// stop kills the process, waits for it and removes its cgroup.
+func (p *process) stop(log *slog.Logger) {
+	p.kill()
+	p.wait()
+	if err := p.cg.remove(); err != nil {
+		log.Warn("sandbox: cgroup left behind", "err", err)
+	}
 }
 
 // wait waits for the process to exit and its output to be read, bounded.

@@ -11,7 +11,14 @@
 // exempts root from RLIMIT_NPROC. The driver inside sets hard rlimits on
 // address space, processes, file size and open files before it runs any code,
 // and reports them; a session whose limits are not the configured ones is
-// refused. CPU time is limited per execution with a soft RLIMIT_CPU. The
+// refused. Where cgroups are available (v1 memory and pids hierarchies, or
+// v2 with those controllers, writable: normally as root), each session's
+// process also runs in a cgroup of its own, made under the server's cgroup,
+// that caps the memory of the whole session (SessionMemoryBytes, without
+// swap) and its number of processes; bwrap is started behind a gate that
+// opens only once it is in the cgroup, so nothing of the sandbox runs
+// outside it, and the cgroup is removed when the process is gone.
+// CPU time is limited per execution with a soft RLIMIT_CPU. The
 // server adds a wall-clock timeout per execution, a cap on captured output,
 // and a cap on the workspace size (checked while code runs; a session over it
 // is ended and the files written by that execution are removed).
@@ -43,6 +50,7 @@ const (
 	DefaultExecTimeout       = 60 * time.Second
 	DefaultStartTimeout      = 10 * time.Second
 	DefaultMemoryBytes       = 2 << 30
+	DefaultSessionMemory     = 2 << 30
 	DefaultCPUSeconds        = 60
 	DefaultMaxProcs          = 64
 	DefaultMaxFileBytes      = 256 << 20
@@ -121,11 +129,16 @@ type Config struct {
 	ExecTimeout time.Duration
 	// StartTimeout bounds the start of a session's process.
 	StartTimeout time.Duration
-	// MemoryBytes is RLIMIT_AS of the sandboxed processes.
+	// MemoryBytes is RLIMIT_AS of each sandboxed process.
 	MemoryBytes int64
+	// SessionMemoryBytes limits the memory of a whole session (all its
+	// processes, its /tmp included, no swap) through its cgroup, when
+	// cgroups are available (see Manager.CgroupMode).
+	SessionMemoryBytes int64
 	// CPUSeconds is the CPU time of one execution (soft RLIMIT_CPU).
 	CPUSeconds int
-	// MaxProcs is RLIMIT_NPROC (processes and threads) inside a session.
+	// MaxProcs is RLIMIT_NPROC (processes and threads) inside a session,
+	// and the pids limit of its cgroup (plus bubblewrap's own two).
 	MaxProcs int
 	// MaxFileBytes is RLIMIT_FSIZE: the largest file the code can write.
 	MaxFileBytes int64
@@ -180,6 +193,7 @@ func (c *Config) setDefaults() {
 	defDur(&c.ExecTimeout, DefaultExecTimeout)
 	defDur(&c.StartTimeout, DefaultStartTimeout)
 	def64(&c.MemoryBytes, DefaultMemoryBytes)
+	def64(&c.SessionMemoryBytes, DefaultSessionMemory)
 	def(&c.CPUSeconds, DefaultCPUSeconds)
 	def(&c.MaxProcs, DefaultMaxProcs)
 	def64(&c.MaxFileBytes, DefaultMaxFileBytes)
@@ -244,6 +258,7 @@ type Result struct {
 // Manager owns the sandbox sessions of one server.
 type Manager struct {
 	cfg Config
+	cg  cgroups // found once by NewManager
 
 	mu       sync.Mutex
 	sessions map[string]*session
@@ -277,17 +292,32 @@ func NewManager(cfg Config) (*Manager, error) {
 	}
 	m := &Manager{
 		cfg:      cfg,
+		cg:       findCgroups(),
 		sessions: make(map[string]*session),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
+	}
+	if m.cg.mode == CgroupNone {
+		cfg.Logger.Info("sandbox: no cgroups, limits are per process (rlimits) only", "reason", m.cg.reason)
+	} else {
+		cfg.Logger.Debug("sandbox: per-session cgroups", "mode", m.cg.mode, "parent", m.cg.parent, "pids_parent", m.cg.pidsParent)
 	}
 	go m.reapIdle()
 	return m, nil
 }
 
+// CgroupMode says how sessions are limited as a whole: "v1" or "v2" when
+// each session has its own cgroup (SessionMemoryBytes, MaxProcs), "none"
+// when cgroups are unavailable (not root, not mounted, not writable) and
+// only the per-process rlimits apply.
+func (m *Manager) CgroupMode() string {
+	return m.cg.mode
+}
+
 // Check is the start-up self test: it runs print(1) in a fresh sandbox and
 // returns an error saying what is wrong when that fails. The server must not
-// offer code_interpreter when Check fails.
+// offer code_interpreter when Check fails. On success it logs the cgroup
+// mode (CgroupMode).
 func (m *Manager) Check(ctx context.Context) error {
 	if _, err := exec.LookPath(m.cfg.Bwrap); err != nil {
 		return fmt.Errorf("sandbox: bubblewrap (%s) not found: install the bubblewrap package (scripts/setup.sh): %w", m.cfg.Bwrap, err)
@@ -304,6 +334,7 @@ func (m *Manager) Check(ctx context.Context) error {
 	if strings.TrimSpace(res.Output) != "1" {
 		return fmt.Errorf("sandbox: self test printed %q, want 1", truncate(res.Output, 500))
 	}
+	m.cfg.Logger.Info("sandbox: self test passed", "cgroups", m.cg.mode)
 	return nil
 }
 

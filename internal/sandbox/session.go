@@ -194,8 +194,7 @@ func (s *session) stopProc() {
 	s.proc = nil
 	s.pmu.Unlock()
 	if p != nil {
-		p.kill()
-		p.wait()
+		p.stop(s.m.cfg.Logger)
 	}
 }
 
