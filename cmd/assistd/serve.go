@@ -182,6 +182,7 @@ func (m *Main) openSandbox(ctx context.Context, blobs blob.Store) map[string]eng
 		Logger:                m.Logger,
 		MaxSessions:           m.Config.SandboxMaxSessions,
 		MaxSessionsPerProject: m.Config.SandboxMaxSessionsPerProject,
+		SessionMemoryBytes:    m.Config.SandboxSessionMemory,
 		Observer:              m.Metrics,
 	})
 	if err == nil {

@@ -70,6 +70,10 @@ type Config struct {
 	// SandboxMaxSessionsPerProject bounds the live sessions of one
 	// project; 0 means SandboxMaxSessions.
 	SandboxMaxSessionsPerProject int
+	// SandboxSessionMemory caps the memory of one code interpreter session,
+	// all its processes together (a cgroup, where available); 0 means the
+	// sandbox's default.
+	SandboxSessionMemory int64
 	// MetricsListen says where GET /metrics (Prometheus) is served: "" on
 	// the API listener (outside /v1, without authentication), "off"
 	// nowhere, or a host:port of its own (then not on the API listener).
@@ -131,6 +135,7 @@ const (
 	// Code interpreter limits and metrics.
 	OptSandboxMaxSessions           = "sandbox-max-sessions"
 	OptSandboxMaxSessionsPerProject = "sandbox-max-sessions-per-project"
+	OptSandboxSessionMemory         = "sandbox-session-memory"
 	OptMetricsListen                = "metrics-listen"
 	// OptModels is a file-only key: the model routing table (see
 	// internal/llm's RouterConfig), a JSON object rather than a scalar.
@@ -169,6 +174,9 @@ var options = []option{
 			c.SandboxMaxSessionsPerProject, err = strconv.Atoi(v)
 			return err
 		}},
+	{OptSandboxSessionMemory, "memory of one code interpreter session, all its processes together, bytes or with a K/M/G suffix; enforced by a cgroup where the server may create one (0: 2G)",
+		func(c Config) string { return "" },
+		func(c *Config, v string) (err error) { c.SandboxSessionMemory, err = ParseSize(v); return err }},
 	{OptMetricsListen, "where GET /metrics (Prometheus, no authentication) is served: empty for the API listener, off for nowhere, or host:port for a listener of its own",
 		func(c Config) string { return "" },
 		func(c *Config, v string) error { c.MetricsListen = strings.TrimSpace(v); return nil }},
