@@ -183,6 +183,7 @@ func (m *Main) openSandbox(ctx context.Context, blobs blob.Store) map[string]eng
 		MaxSessions:           m.Config.SandboxMaxSessions,
 		MaxSessionsPerProject: m.Config.SandboxMaxSessionsPerProject,
 		SessionMemoryBytes:    m.Config.SandboxSessionMemory,
+		IdleTimeout:           m.Config.SandboxIdleTimeout,
 		Observer:              m.Metrics,
 	})
 	if err == nil {

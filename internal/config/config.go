@@ -74,6 +74,9 @@ type Config struct {
 	// all its processes together (a cgroup, where available); 0 means the
 	// sandbox's default.
 	SandboxSessionMemory int64
+	// SandboxIdleTimeout ends a code interpreter session (and its files)
+	// after this long without an execution; 0 means the sandbox's default.
+	SandboxIdleTimeout time.Duration
 	// MetricsListen says where GET /metrics (Prometheus) is served: "" on
 	// the API listener (outside /v1, without authentication), "off"
 	// nowhere, or a host:port of its own (then not on the API listener).
@@ -136,6 +139,7 @@ const (
 	OptSandboxMaxSessions           = "sandbox-max-sessions"
 	OptSandboxMaxSessionsPerProject = "sandbox-max-sessions-per-project"
 	OptSandboxSessionMemory         = "sandbox-session-memory"
+	OptSandboxIdleTimeout           = "sandbox-idle-timeout"
 	OptMetricsListen                = "metrics-listen"
 	// OptModels is a file-only key: the model routing table (see
 	// internal/llm's RouterConfig), a JSON object rather than a scalar.
@@ -177,6 +181,9 @@ var options = []option{
 	{OptSandboxSessionMemory, "memory of one code interpreter session, all its processes together, bytes or with a K/M/G suffix; enforced by a cgroup where the server may create one (0: 2G)",
 		func(c Config) string { return "" },
 		func(c *Config, v string) (err error) { c.SandboxSessionMemory, err = ParseSize(v); return err }},
+	{OptSandboxIdleTimeout, "how long an idle code interpreter session (a thread's Python process and files) lives (Go duration; 0: 1h)",
+		func(c Config) string { return "" },
+		func(c *Config, v string) (err error) { c.SandboxIdleTimeout, err = time.ParseDuration(v); return err }},
 	{OptMetricsListen, "where GET /metrics (Prometheus, no authentication) is served: empty for the API listener, off for nowhere, or host:port for a listener of its own",
 		func(c Config) string { return "" },
 		func(c *Config, v string) error { c.MetricsListen = strings.TrimSpace(v); return nil }},
