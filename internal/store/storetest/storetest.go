@@ -8,6 +8,10 @@
 //
 // Any change to the store contract must extend this suite. Assertions use
 // the standard library only.
+//
+// The package also holds the benchmarks every backend runs (bench.go):
+// BenchMessageCreateParallel, BenchMessageList20 and BenchRunClaim, each
+// wrapped by a Benchmark function in the backend's bench_test.go.
 package storetest
 
 import (
