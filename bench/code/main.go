@@ -24,7 +24,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -32,7 +31,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -40,13 +38,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/assistd/assistd/bench/internal/benchkit"
 	"github.com/assistd/assistd/internal/sandbox"
 )
 
@@ -82,99 +79,58 @@ func main() {
 		fmt.Fprintln(os.Stderr, "code: -warm, -cold, -csv-mb and -run-timeout must be positive, -runs not negative")
 		os.Exit(2)
 	}
-	code, err := run(o)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "code:", err)
-		os.Exit(1)
-	}
-	os.Exit(code)
+	benchkit.Main("code", func() (int, error) { return run(o) })
 }
-
-// report collects the table rows.
-type report struct {
-	rows [][4]string
-	miss bool
-}
-
-func (r *report) row(name, target, measured string, ok *bool) {
-	verdict := ""
-	if ok != nil {
-		verdict = "MISS"
-		if *ok {
-			verdict = "ok"
-		} else {
-			r.miss = true
-		}
-	}
-	r.rows = append(r.rows, [4]string{name, target, measured, verdict})
-}
-
-func (r *report) print() {
-	fmt.Printf("%-58s %-12s %-30s %s\n", "measure", "target", "measured", "")
-	for _, row := range r.rows {
-		fmt.Printf("%-58s %-12s %-30s %s\n", row[0], row[1], row[2], row[3])
-	}
-}
-
-func ok(b bool) *bool { return &b }
 
 func run(o options) (int, error) {
-	tmp, err := os.MkdirTemp("", "assistd-bench-code-")
+	tmp, cleanup, err := benchkit.TempDir("assistd-bench-code-", o.keep)
 	if err != nil {
 		return 1, err
 	}
+	defer cleanup()
 	if err := os.Chmod(tmp, 0o711); err != nil { // the sandbox runs as nobody under root
 		return 1, err
 	}
-	if o.keep {
-		fmt.Fprintln(os.Stderr, "keeping", tmp)
-	} else {
-		defer os.RemoveAll(tmp)
-	}
-	rep := &report{}
-	load1 := loadAvg()
+	rep := benchkit.NewTable(58, 12, 30)
+	load1 := benchkit.LoadAvg()
 
 	warm, cold, err := sessions(o, filepath.Join(tmp, "sessions"))
 	if err != nil {
 		return 1, err
 	}
-	rep.row(fmt.Sprintf("(a) warm print(1) round trip p50 (n=%d)", o.warm), "<= "+ms(targetWarm), ms(warm.p50), ok(warm.p50 <= targetWarm))
-	rep.row("    p99 / max", "", fmt.Sprintf("%s / %s", ms(warm.p99), ms(warm.max)), nil)
-	rep.row(fmt.Sprintf("(b) cold session start + print(1) p50 (n=%d)", o.cold), "<= "+ms(targetCold), ms(cold.p50), ok(cold.p50 <= targetCold))
-	rep.row("    max", "", ms(cold.max), nil)
+	rep.Row(fmt.Sprintf("(a) warm print(1) round trip p50 (n=%d)", o.warm), "<= "+ms(targetWarm), ms(warm.P50), benchkit.OK(warm.P50 <= targetWarm))
+	rep.Row("    p99 / max", "", fmt.Sprintf("%s / %s", ms(warm.P99), ms(warm.Max)), nil)
+	rep.Row(fmt.Sprintf("(b) cold session start + print(1) p50 (n=%d)", o.cold), "<= "+ms(targetCold), ms(cold.P50), benchkit.OK(cold.P50 <= targetCold))
+	rep.Row("    max", "", ms(cold.Max), nil)
 
 	if o.runs > 0 {
 		e, err := endToEnd(o, tmp)
 		if err != nil {
 			return 1, fmt.Errorf("(c) end to end: %w", err)
 		}
-		rep.row(fmt.Sprintf("(c) %d MiB CSV -> pandas + matplotlib chart, run p50 (n=%d)", o.csvMB, o.runs), "", ms(e.run.p50), nil)
-		rep.row("    run create -> completed min / max", "", fmt.Sprintf("%s / %s", ms(e.run.min), ms(e.run.max)), nil)
-		rep.row("    upload of the CSV", "", ms(e.upload), nil)
-		rep.row("    image output in the step, PNG", "yes", "yes", ok(true))
+		rep.Row(fmt.Sprintf("(c) %d MiB CSV -> pandas + matplotlib chart, run p50 (n=%d)", o.csvMB, o.runs), "", ms(e.run.P50), nil)
+		rep.Row("    run create -> completed min / max", "", fmt.Sprintf("%s / %s", ms(e.run.Min), ms(e.run.Max)), nil)
+		rep.Row("    upload of the CSV", "", ms(e.upload), nil)
+		rep.Row("    image output in the step, PNG", "yes", "yes", benchkit.OK(true))
 	}
 
 	fmt.Printf("\nassistd code_interpreter benchmark (bubblewrap sandbox, %s)\n", sandbox.DefaultPython)
-	fmt.Printf("machine: %d CPUs, load average %s at start, %s at end\n\n", runtime.NumCPU(), load1, loadAvg())
-	rep.print()
-	fmt.Println()
-	if o.check && rep.miss {
-		return 1, nil
-	}
-	return 0, nil
+	fmt.Printf("machine: %d CPUs, load average %s at start, %s at end\n\n", runtime.NumCPU(), load1, benchkit.LoadAvg())
+	rep.Print()
+	return rep.ExitCode(o.check), nil
 }
 
 // sessions measures (a) and (b) on a Manager in this process.
-func sessions(o options, root string) (warm, cold stats, err error) {
+func sessions(o options, root string) (warm, cold benchkit.Stats, err error) {
 	m, err := sandbox.NewManager(sandbox.Config{Root: root, MaxSessions: 4})
 	if err != nil {
-		return stats{}, stats{}, err
+		return benchkit.Stats{}, benchkit.Stats{}, err
 	}
 	defer m.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	if err := m.Check(ctx); err != nil {
-		return stats{}, stats{}, fmt.Errorf("the sandbox does not work here (run scripts/setup.sh as root): %w", err)
+		return benchkit.Stats{}, benchkit.Stats{}, fmt.Errorf("the sandbox does not work here (run scripts/setup.sh as root): %w", err)
 	}
 	exec1 := func(key string) (time.Duration, error) {
 		start := time.Now()
@@ -186,13 +142,13 @@ func sessions(o options, root string) (warm, cold stats, err error) {
 		return d, err
 	}
 	if _, err := exec1("bench/warm"); err != nil { // starts the session
-		return stats{}, stats{}, err
+		return benchkit.Stats{}, benchkit.Stats{}, err
 	}
 	var ws []time.Duration
 	for range o.warm {
 		d, err := exec1("bench/warm")
 		if err != nil {
-			return stats{}, stats{}, err
+			return benchkit.Stats{}, benchkit.Stats{}, err
 		}
 		ws = append(ws, d)
 	}
@@ -200,15 +156,15 @@ func sessions(o options, root string) (warm, cold stats, err error) {
 	for i := range o.cold {
 		d, err := exec1("bench/cold-" + strconv.Itoa(i))
 		if err != nil {
-			return stats{}, stats{}, err
+			return benchkit.Stats{}, benchkit.Stats{}, err
 		}
 		cs = append(cs, d)
 	}
-	return summarize(ws), summarize(cs), nil
+	return benchkit.Summarize(ws), benchkit.Summarize(cs), nil
 }
 
 type e2e struct {
-	run    stats
+	run    benchkit.Stats
 	upload time.Duration
 }
 
@@ -225,15 +181,9 @@ ax.set_title('mean value by day')
 print(len(df), 'rows;', len(daily), 'days')`
 
 func endToEnd(o options, tmp string) (*e2e, error) {
-	bin := o.bin
-	if bin == "" {
-		bin = filepath.Join(tmp, "assistd")
-		fmt.Fprintln(os.Stderr, "building assistd ...")
-		build := exec.Command("go", "build", "-o", bin, "github.com/assistd/assistd/cmd/assistd")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return nil, fmt.Errorf("go build: %w", err)
-		}
+	bin, err := benchkit.Build(o.bin, tmp)
+	if err != nil {
+		return nil, err
 	}
 	args, _ := json.Marshal(map[string]string{"code": chartCode})
 	script := map[string]any{"rules": []any{
@@ -261,11 +211,10 @@ func endToEnd(o options, tmp string) (*e2e, error) {
 	}
 
 	data := filepath.Join(tmp, "data")
-	out, err := exec.Command(bin, "keys", "create", "--data", data, "--project", "bench").Output()
+	key, err := benchkit.CreateKey(bin, data, nil)
 	if err != nil {
-		return nil, fmt.Errorf("keys create: %w", err)
+		return nil, err
 	}
-	key := strings.TrimSpace(string(out))
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -282,7 +231,7 @@ func endToEnd(o options, tmp string) (*e2e, error) {
 	if strings.Contains(srv.logs.String(), "code_interpreter unavailable") {
 		return nil, fmt.Errorf("serve: the sandbox is unavailable:\n%s", srv.logs.String())
 	}
-	c := &client{base: "http://" + addr, key: key, http: &http.Client{Timeout: 5 * time.Minute}}
+	c := &client{benchkit.Client{Base: "http://" + addr, Key: key, HTTP: &http.Client{Timeout: 5 * time.Minute}}}
 
 	csv := makeCSV(o.csvMB << 20)
 	start := time.Now()
@@ -292,13 +241,13 @@ func endToEnd(o options, tmp string) (*e2e, error) {
 	}
 	res := &e2e{upload: time.Since(start)}
 	var asst struct{ ID string }
-	if err := c.do("POST", "/v1/assistants", map[string]any{"model": "gpt-4o", "tools": []any{map[string]string{"type": "code_interpreter"}}}, &asst); err != nil {
+	if err := c.Do("POST", "/v1/assistants", map[string]any{"model": "gpt-4o", "tools": []any{map[string]string{"type": "code_interpreter"}}}, &asst); err != nil {
 		return nil, err
 	}
 	var runs []time.Duration
 	for range o.runs {
 		var th struct{ ID string }
-		if err := c.do("POST", "/v1/threads", map[string]any{
+		if err := c.Do("POST", "/v1/threads", map[string]any{
 			"messages":       []any{map[string]string{"role": "user", "content": "chart the mean value by day"}},
 			"tool_resources": map[string]any{"code_interpreter": map[string]any{"file_ids": []string{file.ID}}},
 		}, &th); err != nil {
@@ -306,7 +255,7 @@ func endToEnd(o options, tmp string) (*e2e, error) {
 		}
 		var r struct{ ID, Status string }
 		start := time.Now()
-		if err := c.do("POST", "/v1/threads/"+th.ID+"/runs", map[string]any{"assistant_id": asst.ID}, &r); err != nil {
+		if err := c.Do("POST", "/v1/threads/"+th.ID+"/runs", map[string]any{"assistant_id": asst.ID}, &r); err != nil {
 			return nil, err
 		}
 		deadline := start.Add(o.runBudget)
@@ -315,7 +264,7 @@ func endToEnd(o options, tmp string) (*e2e, error) {
 				return nil, fmt.Errorf("run %s still %s after %s", r.ID, r.Status, o.runBudget)
 			}
 			time.Sleep(5 * time.Millisecond)
-			if err := c.do("GET", "/v1/threads/"+th.ID+"/runs/"+r.ID, nil, &r); err != nil {
+			if err := c.Do("GET", "/v1/threads/"+th.ID+"/runs/"+r.ID, nil, &r); err != nil {
 				return nil, err
 			}
 		}
@@ -328,7 +277,7 @@ func endToEnd(o options, tmp string) (*e2e, error) {
 		}
 		runs = append(runs, d)
 	}
-	res.run = summarize(runs)
+	res.run = benchkit.Summarize(runs)
 	return res, nil
 }
 
@@ -352,7 +301,7 @@ func checkSteps(c *client, thread, run string) error {
 			} `json:"step_details"`
 		}
 	}
-	if err := c.do("GET", "/v1/threads/"+thread+"/runs/"+run+"/steps?order=asc", nil, &list); err != nil {
+	if err := c.Do("GET", "/v1/threads/"+thread+"/runs/"+run+"/steps?order=asc", nil, &list); err != nil {
 		return err
 	}
 	for _, s := range list.Data {
@@ -395,58 +344,16 @@ func makeCSV(n int) []byte {
 	return b.Bytes()
 }
 
-type client struct {
-	base, key string
-	http      *http.Client
-}
-
-func (c *client) send(req *http.Request, out any) error {
-	req.Header.Set("Authorization", "Bearer "+c.key)
-	req.Header.Set("OpenAI-Beta", "assistants=v2")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s: %d %s", req.Method, req.URL.Path, resp.StatusCode, body)
-	}
-	if out != nil {
-		return json.Unmarshal(body, out)
-	}
-	return nil
-}
-
-func (c *client) do(method, path string, body, out any) error {
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, c.base+path, r)
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	return c.send(req, out)
-}
+// client is the API client with a raw GET and a file upload.
+type client struct{ benchkit.Client }
 
 func (c *client) raw(method, path string) ([]byte, error) {
-	req, err := http.NewRequest(method, c.base+path, nil)
+	req, err := http.NewRequest(method, c.Base+path, nil)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.key)
-	resp, err := c.http.Do(req)
+	req.Header.Set("Authorization", "Bearer "+c.Key)
+	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -468,12 +375,13 @@ func (c *client) upload(name string, data []byte, out any) error {
 	}
 	fw.Write(data)
 	w.Close()
-	req, err := http.NewRequest("POST", c.base+"/v1/files", &b)
+	req, err := http.NewRequest("POST", c.Base+"/v1/files", &b)
 	if err != nil {
 		return err
 	}
+	c.Header(req)
 	req.Header.Set("Content-Type", w.FormDataContentType())
-	return c.send(req, out)
+	return c.Send(req, out)
 }
 
 // proc is a child process with its combined output.
@@ -495,15 +403,7 @@ func startProc(bin string, env []string, args ...string) (*proc, error) {
 	return p, nil
 }
 
-func (p *proc) stop() {
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
-	}
-}
+func (p *proc) stop() { benchkit.Terminate(p.cmd.Process, p.done) }
 
 // syncBuffer is a bytes.Buffer safe for a child's output and readers.
 type syncBuffer struct {
@@ -557,39 +457,4 @@ func waitHTTP(url string, want int, header ...string) error {
 	return fmt.Errorf("%s not ready after 30s (last: %s)", url, last)
 }
 
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Split(bufio.ScanWords)
-	var f []string
-	for sc.Scan() && len(f) < 3 {
-		f = append(f, sc.Text())
-	}
-	return strings.Join(f, " ")
-}
-
-// stats summarises samples (nearest-rank percentiles).
-type stats struct {
-	p50, p99, max, min time.Duration
-}
-
-func summarize(samples []time.Duration) stats {
-	s := slices.Clone(samples)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return stats{}
-	}
-	return stats{p50: percentile(s, 0.50), p99: percentile(s, 0.99), max: s[len(s)-1], min: s[0]}
-}
-
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	i := int(math.Ceil(p*float64(len(sorted)))) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
-}
-
-func ms(d time.Duration) string {
-	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 2, 64) + " ms"
-}
+func ms(d time.Duration) string { return benchkit.Millis(d, 2) }

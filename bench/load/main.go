@@ -17,27 +17,22 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/assistd/assistd/bench/internal/benchkit"
 )
 
 // Targets the numbers are compared with.
@@ -74,50 +69,36 @@ func main() {
 		fmt.Fprintln(os.Stderr, "load: -concurrency, -threads, -duration and -list-requests must be positive, -list-messages >= 20")
 		os.Exit(2)
 	}
-	code, err := run(o)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "load:", err)
-		os.Exit(1)
-	}
-	os.Exit(code)
+	benchkit.Main("load", func() (int, error) { return run(o) })
 }
 
 func run(o options) (int, error) {
-	tmp, err := os.MkdirTemp("", "assistd-bench-")
+	tmp, cleanup, err := benchkit.TempDir("assistd-bench-", o.keep)
 	if err != nil {
 		return 1, err
 	}
-	if o.keep {
-		fmt.Fprintln(os.Stderr, "keeping", tmp)
-	} else {
-		defer os.RemoveAll(tmp)
-	}
-
-	bin := o.bin
-	if bin == "" {
-		bin = filepath.Join(tmp, "assistd")
-		fmt.Fprintln(os.Stderr, "building assistd ...")
-		build := exec.Command("go", "build", "-o", bin, "github.com/assistd/assistd/cmd/assistd")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return 1, fmt.Errorf("go build: %w", err)
-		}
+	defer cleanup()
+	bin, err := benchkit.Build(o.bin, tmp)
+	if err != nil {
+		return 1, err
 	}
 	data := filepath.Join(tmp, "data")
 
-	key, err := createKey(bin, data)
+	// Without ASSISTD_* settings, so that the benchmark measures the defaults.
+	env := benchkit.Env([]string{"ASSISTD_"})
+	key, err := benchkit.CreateKey(bin, data, env)
 	if err != nil {
 		return 1, err
 	}
-	srv, err := startServer(bin, data)
+	srv, err := benchkit.StartServer(bin, data, env)
 	if err != nil {
 		return 1, err
 	}
-	defer srv.stop()
-	fmt.Fprintf(os.Stderr, "server pid %d on %s\n", srv.cmd.Process.Pid, srv.addr)
+	defer srv.Stop()
+	fmt.Fprintf(os.Stderr, "server pid %d on %s\n", srv.Pid(), srv.Addr)
 
 	c := &client{
-		base: "http://" + srv.addr,
+		base: "http://" + srv.Addr,
 		key:  key,
 		http: &http.Client{
 			Timeout: 10 * time.Second,
@@ -138,139 +119,26 @@ func run(o options) (int, error) {
 	if err != nil {
 		return 1, fmt.Errorf("message list: %w", err)
 	}
-	hwm, err := peakRSS(srv.cmd.Process.Pid)
+	hwm, err := benchkit.PeakRSS(srv.Pid())
 	if err != nil {
 		return 1, err
 	}
 
-	okCreates := creates.perSec >= targetCreatesPerSec
-	okList := list.p50 <= targetListP50
-	fmt.Printf("\nassistd load benchmark (SQLite, %s)\n\n", srv.addr)
-	fmt.Printf("%-46s %-10s %-22s %s\n", "measure", "target", "measured", "")
-	row := func(name, target, measured string, ok *bool) {
-		verdict := ""
-		if ok != nil {
-			verdict = "MISS"
-			if *ok {
-				verdict = "ok"
-			}
-		}
-		fmt.Printf("%-46s %-10s %-22s %s\n", name, target, measured, verdict)
-	}
-	row(fmt.Sprintf("message creates/s (c=%d, %d threads, %s)", o.concurrency, o.threads, o.duration),
-		fmt.Sprintf(">= %d", targetCreatesPerSec), fmt.Sprintf("%.0f", creates.perSec), &okCreates)
-	row("  create latency p50 / p99", "", fmt.Sprintf("%s / %s", ms(creates.p50), ms(creates.p99)), nil)
-	row("  creates ok / failed", "", fmt.Sprintf("%d / %d", creates.ok, creates.failed), nil)
-	row(fmt.Sprintf("list messages limit=20 p50 (c=1, n=%d)", list.n), "<= 1 ms", ms(list.p50), &okList)
-	row("list messages limit=20 p90", "", ms(list.p90), nil)
-	row("list messages limit=20 p99", "", ms(list.p99), nil)
-	row("peak RSS of the server (VmHWM)", "", fmt.Sprintf("%.1f MiB", float64(hwm)/(1<<20)), nil)
-	fmt.Println()
-
-	if o.check && !(okCreates && okList) {
-		return 1, nil
-	}
-	return 0, nil
+	rep := benchkit.NewTable(46, 10, 22)
+	rep.Row(fmt.Sprintf("message creates/s (c=%d, %d threads, %s)", o.concurrency, o.threads, o.duration),
+		fmt.Sprintf(">= %d", targetCreatesPerSec), fmt.Sprintf("%.0f", creates.perSec), benchkit.OK(creates.perSec >= targetCreatesPerSec))
+	rep.Row("  create latency p50 / p99", "", fmt.Sprintf("%s / %s", ms(creates.p50), ms(creates.p99)), nil)
+	rep.Row("  creates ok / failed", "", fmt.Sprintf("%d / %d", creates.ok, creates.failed), nil)
+	rep.Row(fmt.Sprintf("list messages limit=20 p50 (c=1, n=%d)", list.n), "<= 1 ms", ms(list.p50), benchkit.OK(list.p50 <= targetListP50))
+	rep.Row("list messages limit=20 p90", "", ms(list.p90), nil)
+	rep.Row("list messages limit=20 p99", "", ms(list.p99), nil)
+	rep.Row("peak RSS of the server (VmHWM)", "", benchkit.MiB(hwm), nil)
+	fmt.Printf("\nassistd load benchmark (SQLite, %s)\n\n", srv.Addr)
+	rep.Print()
+	return rep.ExitCode(o.check), nil
 }
 
-func ms(d time.Duration) string {
-	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 3, 64) + " ms"
-}
-
-// createKey runs `assistd keys create`, which prints only the key.
-func createKey(bin, data string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, "keys", "create", "--data", data, "--project", "bench")
-	cmd.Stderr = &stderr
-	cmd.Env = benchEnv()
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("keys create: %w\n%s", err, stderr.String())
-	}
-	key := strings.TrimSpace(string(out))
-	if !strings.HasPrefix(key, "sk-") {
-		return "", fmt.Errorf("keys create printed %q", out)
-	}
-	return key, nil
-}
-
-// benchEnv is the environment without ASSISTD_* settings, so the benchmark
-// measures the defaults.
-func benchEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ASSISTD_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-type server struct {
-	cmd    *exec.Cmd
-	addr   string
-	exited chan struct{}
-}
-
-var readyAddr = regexp.MustCompile(`msg=ready addr=(\S+)`)
-
-func startServer(bin, data string) (*server, error) {
-	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data", data)
-	cmd.Env = benchEnv()
-	pipe, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	s := &server{cmd: cmd, exited: make(chan struct{})}
-	ready := make(chan string, 1)
-	var logs strings.Builder
-	var mu sync.Mutex
-	go func() {
-		sc := bufio.NewScanner(pipe)
-		for sc.Scan() { // keep draining so the server never blocks on stderr
-			mu.Lock()
-			if logs.Len() < 64<<10 {
-				logs.WriteString(sc.Text() + "\n")
-			}
-			mu.Unlock()
-			if m := readyAddr.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case ready <- m[1]:
-				default:
-				}
-			}
-		}
-		cmd.Wait()
-		close(s.exited)
-	}()
-	select {
-	case s.addr = <-ready:
-		return s, nil
-	case <-s.exited:
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		<-s.exited
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	return nil, fmt.Errorf("server did not become ready:\n%s", logs.String())
-}
-
-// stop sends SIGTERM and waits (bounded) for the exit.
-func (s *server) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(15 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.exited
-	}
-}
+func ms(d time.Duration) string { return benchkit.Millis(d, 3) }
 
 type client struct {
 	base string
@@ -391,8 +259,8 @@ func benchCreates(c *client, o options) (createResult, error) {
 		perSec: float64(ok.Load()) / elapsed.Seconds(),
 		ok:     ok.Load(),
 		failed: failed.Load(),
-		p50:    percentile(all, 0.50),
-		p99:    percentile(all, 0.99),
+		p50:    benchkit.Percentile(all, 0.50),
+		p99:    benchkit.Percentile(all, 0.99),
 	}, nil
 }
 
@@ -446,35 +314,8 @@ func benchList(c *client, o options) (listResult, error) {
 	slices.Sort(lat)
 	return listResult{
 		n:   len(lat),
-		p50: percentile(lat, 0.50),
-		p90: percentile(lat, 0.90),
-		p99: percentile(lat, 0.99),
+		p50: benchkit.Percentile(lat, 0.50),
+		p90: benchkit.Percentile(lat, 0.90),
+		p99: benchkit.Percentile(lat, 0.99),
 	}, nil
-}
-
-// percentile returns the nearest-rank percentile of sorted samples.
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(math.Ceil(p*float64(len(sorted)))) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
-}
-
-// peakRSS reads the process's high-water resident set size in bytes.
-func peakRSS(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, fmt.Errorf("peak RSS: %w", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			f := strings.Fields(rest) // "12345 kB"
-			if len(f) == 2 && f[1] == "kB" {
-				kb, err := strconv.ParseInt(f[0], 10, 64)
-				return kb << 10, err
-			}
-		}
-	}
-	return 0, errors.New("peak RSS: no VmHWM in /proc status")
 }

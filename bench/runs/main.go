@@ -40,22 +40,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/assistd/assistd/bench/internal/benchkit"
 	"github.com/assistd/assistd/internal/modelstub"
 )
 
@@ -114,63 +111,20 @@ func main() {
 		fmt.Fprintln(os.Stderr, "runs: -tps, -tokens, -overhead-runs, -ttft-runs and -phase-timeout must be positive; the rest not negative")
 		os.Exit(2)
 	}
-	code, err := run(o)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "runs:", err)
-		os.Exit(1)
-	}
-	os.Exit(code)
+	benchkit.Main("runs", func() (int, error) { return run(o) })
 }
-
-// report collects the table rows.
-type report struct {
-	rows [][4]string
-	miss bool
-}
-
-func (r *report) row(name, target, measured string, ok *bool) {
-	verdict := ""
-	if ok != nil {
-		verdict = "MISS"
-		if *ok {
-			verdict = "ok"
-		} else {
-			r.miss = true
-		}
-	}
-	r.rows = append(r.rows, [4]string{name, target, measured, verdict})
-}
-
-func (r *report) print() {
-	fmt.Printf("%-58s %-12s %-30s %s\n", "measure", "target", "measured", "")
-	for _, row := range r.rows {
-		fmt.Printf("%-58s %-12s %-30s %s\n", row[0], row[1], row[2], row[3])
-	}
-}
-
-func ok(b bool) *bool { return &b }
 
 func run(o options) (int, error) {
-	raised := raiseNoFile()
+	raised := benchkit.RaiseNoFile()
 
-	tmp, err := os.MkdirTemp("", "assistd-bench-runs-")
+	tmp, cleanup, err := benchkit.TempDir("assistd-bench-runs-", o.keep)
 	if err != nil {
 		return 1, err
 	}
-	if o.keep {
-		fmt.Fprintln(os.Stderr, "keeping", tmp)
-	} else {
-		defer os.RemoveAll(tmp)
-	}
-	bin := o.bin
-	if bin == "" {
-		bin = filepath.Join(tmp, "assistd")
-		fmt.Fprintln(os.Stderr, "building assistd ...")
-		build := exec.Command("go", "build", "-o", bin, "github.com/assistd/assistd/cmd/assistd")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return 1, fmt.Errorf("go build: %w", err)
-		}
+	defer cleanup()
+	bin, err := benchkit.Build(o.bin, tmp)
+	if err != nil {
+		return 1, err
 	}
 
 	model, err := startModel(o)
@@ -180,16 +134,16 @@ func run(o options) (int, error) {
 	defer model.close()
 
 	data := filepath.Join(tmp, "data")
-	key, err := createKey(bin, data)
+	key, err := benchkit.CreateKey(bin, data, benchEnv())
 	if err != nil {
 		return 1, err
 	}
-	srv, err := startServer(bin, data, model.base)
+	srv, err := benchkit.StartServer(bin, data, benchEnv("OPENAI_BASE_URL="+model.base+"/v1", "OPENAI_API_KEY=sk-bench"))
 	if err != nil {
 		return 1, err
 	}
-	defer srv.stop()
-	fmt.Fprintf(os.Stderr, "server pid %d on %s, model on %s\n", srv.cmd.Process.Pid, srv.addr, model.base)
+	defer srv.Stop()
+	fmt.Fprintf(os.Stderr, "server pid %d on %s, model on %s\n", srv.Pid(), srv.Addr, model.base)
 
 	conns := max(64, 2*o.concurrent)
 	httpc := &http.Client{
@@ -202,76 +156,76 @@ func run(o options) (int, error) {
 			DialContext:         (&net.Dialer{Timeout: 30 * time.Second}).DialContext,
 		},
 	}
-	c := &client{base: "http://" + srv.addr, key: key, http: httpc}
+	c := &client{benchkit.Client{Base: "http://" + srv.Addr, Key: key, HTTP: httpc}}
 	var asst struct{ ID string }
-	if err := c.do(http.MethodPost, "/v1/assistants", map[string]any{"model": modelName, "instructions": instructions}, &asst); err != nil {
+	if err := c.Do(http.MethodPost, "/v1/assistants", map[string]any{"model": modelName, "instructions": instructions}, &asst); err != nil {
 		return 1, err
 	}
 	b := &bench{o: o, c: c, model: model, http: httpc, assistant: asst.ID}
 
-	rep := &report{}
-	load1 := loadAvg()
+	rep := benchkit.NewTable(58, 12, 30)
+	load1 := benchkit.LoadAvg()
 
 	// (a)
 	a, err := b.overhead()
 	if err != nil {
 		return 1, fmt.Errorf("(a) overhead: %w", err)
 	}
-	ratio := float64(a.runs.p50) / float64(a.bare.p50)
-	rep.row(fmt.Sprintf("(a) overhead ratio run/bare model call, p50 (n=%d)", o.overheadRuns),
-		fmt.Sprintf("<= %.2f", targetOverheadRatio), fmt.Sprintf("%.4f", ratio), ok(ratio <= targetOverheadRatio))
-	rep.row("    bare model call p50 / max", "", fmt.Sprintf("%s / %s", ms(a.bare.p50), ms(a.bare.max)), nil)
-	rep.row("    create -> completed (polled) p50 / max", "", fmt.Sprintf("%s / %s", ms(a.runs.p50), ms(a.runs.max)), nil)
-	rep.row("    model reply end -> poll returns p50 / max", "", fmt.Sprintf("%s / %s", ms(a.lag.p50), ms(a.lag.max)), nil)
+	ratio := float64(a.runs.P50) / float64(a.bare.P50)
+	rep.Row(fmt.Sprintf("(a) overhead ratio run/bare model call, p50 (n=%d)", o.overheadRuns),
+		fmt.Sprintf("<= %.2f", targetOverheadRatio), fmt.Sprintf("%.4f", ratio), benchkit.OK(ratio <= targetOverheadRatio))
+	rep.Row("    bare model call p50 / max", "", fmt.Sprintf("%s / %s", ms(a.bare.P50), ms(a.bare.Max)), nil)
+	rep.Row("    create -> completed (polled) p50 / max", "", fmt.Sprintf("%s / %s", ms(a.runs.P50), ms(a.runs.Max)), nil)
+	rep.Row("    model reply end -> poll returns p50 / max", "", fmt.Sprintf("%s / %s", ms(a.lag.P50), ms(a.lag.Max)), nil)
 
 	// (b)
 	t, err := b.ttft()
 	if err != nil {
 		return 1, fmt.Errorf("(b) first token: %w", err)
 	}
-	rep.row(fmt.Sprintf("(b) added time to first token p50 (n=%d)", o.ttftRuns),
-		"<= "+ms(targetAddedTTFT), ms(t.added.p50), ok(t.added.p50 <= targetAddedTTFT))
-	rep.row("    added time to first token p99", "", ms(t.added.p99), nil)
-	rep.row("    model's own first token p50 / p99", "", fmt.Sprintf("%s / %s", ms(t.model.p50), ms(t.model.p99)), nil)
-	rep.row("    via assistd first delta p50 / p99", "", fmt.Sprintf("%s / %s", ms(t.runs.p50), ms(t.runs.p99)), nil)
-	rep.row("    streamed run end-to-end minus bare call p50 / p99", "", fmt.Sprintf("%s / %s", ms(t.total.p50), ms(t.total.p99)), nil)
+	rep.Row(fmt.Sprintf("(b) added time to first token p50 (n=%d)", o.ttftRuns),
+		"<= "+ms(targetAddedTTFT), ms(t.added.P50), benchkit.OK(t.added.P50 <= targetAddedTTFT))
+	rep.Row("    added time to first token p99", "", ms(t.added.P99), nil)
+	rep.Row("    model's own first token p50 / p99", "", fmt.Sprintf("%s / %s", ms(t.model.P50), ms(t.model.P99)), nil)
+	rep.Row("    via assistd first delta p50 / p99", "", fmt.Sprintf("%s / %s", ms(t.runs.P50), ms(t.runs.P99)), nil)
+	rep.Row("    streamed run end-to-end minus bare call p50 / p99", "", fmt.Sprintf("%s / %s", ms(t.total.P50), ms(t.total.P99)), nil)
 
-	hwmBefore, err := peakRSS(srv.cmd.Process.Pid)
+	hwmBefore, err := benchkit.PeakRSS(srv.Pid())
 	if err != nil {
 		return 1, err
 	}
 
 	// (c)
 	if o.concurrent > 0 {
-		b.serverPid = srv.cmd.Process.Pid
-		cc, err := b.concurrent(a.bare.p50)
+		b.serverPid = srv.Pid()
+		cc, err := b.concurrent(a.bare.P50)
 		if err != nil {
 			return 1, fmt.Errorf("(c) concurrent: %w", err)
 		}
-		hwm, err := peakRSS(srv.cmd.Process.Pid)
+		hwm, err := benchkit.PeakRSS(srv.Pid())
 		if err != nil {
 			return 1, err
 		}
 		n := o.concurrent
-		rep.row(fmt.Sprintf("(c) %d concurrent streaming runs: failed", n), "0",
-			fmt.Sprintf("%d (of %d)", cc.failed, n), ok(cc.failed == 0))
+		rep.Row(fmt.Sprintf("(c) %d concurrent streaming runs: failed", n), "0",
+			fmt.Sprintf("%d (of %d)", cc.failed, n), benchkit.OK(cc.failed == 0))
 		if cc.firstErr != nil {
 			fmt.Fprintln(os.Stderr, "(c) first failure:", cc.firstErr)
 		}
-		rep.row("    added latency p99 (stream time - bare call)", "<= "+ms(targetConcurrentP99), ms(cc.added.p99),
-			ok(cc.failed == 0 && cc.added.p99 <= targetConcurrentP99))
-		rep.row("    added latency p50 / max", "", fmt.Sprintf("%s / %s", ms(cc.added.p50), ms(cc.added.max)), nil)
-		rep.row("    added first-token latency p50 / p99", "", fmt.Sprintf("%s / %s", ms(cc.firstDelta.p50), ms(cc.firstDelta.p99)), nil)
-		rep.row("    send -> thread.run.created p50 / p99", "", fmt.Sprintf("%s / %s", ms(cc.created.p50), ms(cc.created.p99)), nil)
-		rep.row("    send -> thread.run.in_progress p50 / p99", "", fmt.Sprintf("%s / %s", ms(cc.inProgress.p50), ms(cc.inProgress.p99)), nil)
-		rep.row("    send -> thread.message.created - latency p50 / p99", "", fmt.Sprintf("%s / %s", ms(cc.msgCreated.p50), ms(cc.msgCreated.p99)), nil)
-		rep.row("    control: bare model calls at the same concurrency p50/p99", "",
-			fmt.Sprintf("%s / %s", ms(cc.control.p50), ms(cc.control.p99)), nil)
-		rep.row("    wall time of the burst", "", ms(cc.wall), nil)
-		rep.row("    CPU time in it: server / this process (model+clients)", "", fmt.Sprintf("%s / %s", ms(cc.serverCPU), ms(cc.selfCPU)), nil)
-		rep.row("    peak RSS of the server (VmHWM)", "", mib(hwm), nil)
+		rep.Row("    added latency p99 (stream time - bare call)", "<= "+ms(targetConcurrentP99), ms(cc.added.P99),
+			benchkit.OK(cc.failed == 0 && cc.added.P99 <= targetConcurrentP99))
+		rep.Row("    added latency p50 / max", "", fmt.Sprintf("%s / %s", ms(cc.added.P50), ms(cc.added.Max)), nil)
+		rep.Row("    added first-token latency p50 / p99", "", fmt.Sprintf("%s / %s", ms(cc.firstDelta.P50), ms(cc.firstDelta.P99)), nil)
+		rep.Row("    send -> thread.run.created p50 / p99", "", fmt.Sprintf("%s / %s", ms(cc.created.P50), ms(cc.created.P99)), nil)
+		rep.Row("    send -> thread.run.in_progress p50 / p99", "", fmt.Sprintf("%s / %s", ms(cc.inProgress.P50), ms(cc.inProgress.P99)), nil)
+		rep.Row("    send -> thread.message.created - latency p50 / p99", "", fmt.Sprintf("%s / %s", ms(cc.msgCreated.P50), ms(cc.msgCreated.P99)), nil)
+		rep.Row("    control: bare model calls at the same concurrency p50/p99", "",
+			fmt.Sprintf("%s / %s", ms(cc.control.P50), ms(cc.control.P99)), nil)
+		rep.Row("    wall time of the burst", "", ms(cc.wall), nil)
+		rep.Row("    CPU time in it: server / this process (model+clients)", "", fmt.Sprintf("%s / %s", ms(cc.serverCPU), ms(cc.selfCPU)), nil)
+		rep.Row("    peak RSS of the server (VmHWM)", "", benchkit.MiB(hwm), nil)
 	}
-	rep.row("peak RSS of the server before (c)", "", mib(hwmBefore), nil)
+	rep.Row("peak RSS of the server before (c)", "", benchkit.MiB(hwmBefore), nil)
 
 	// (d)
 	if o.pollRuns > 0 {
@@ -280,85 +234,25 @@ func run(o options) (int, error) {
 		case err != nil:
 			return 1, fmt.Errorf("(d) createAndPoll: %w", err)
 		case why != "":
-			rep.row("(d) npm createAndPoll", "", "skipped: "+why, nil)
+			rep.Row("(d) npm createAndPoll", "", "skipped: "+why, nil)
 		default:
-			rep.row(fmt.Sprintf("(d) npm createAndPoll: model end -> return max (n=%d)", o.pollRuns),
-				"<= "+ms(targetPollLag), ms(d.lag.max), ok(d.lag.max <= targetPollLag))
-			rep.row("    model end -> createAndPoll returns p50", "", ms(d.lag.p50), nil)
-			rep.row("    createAndPoll duration p50 / max", "", fmt.Sprintf("%s / %s", ms(d.dur.p50), ms(d.dur.max)), nil)
-			rep.row("    createAndPoll duration / bare model call, p50", "", fmt.Sprintf("%.4f", float64(d.dur.p50)/float64(a.bare.p50)), nil)
+			rep.Row(fmt.Sprintf("(d) npm createAndPoll: model end -> return max (n=%d)", o.pollRuns),
+				"<= "+ms(targetPollLag), ms(d.lag.Max), benchkit.OK(d.lag.Max <= targetPollLag))
+			rep.Row("    model end -> createAndPoll returns p50", "", ms(d.lag.P50), nil)
+			rep.Row("    createAndPoll duration p50 / max", "", fmt.Sprintf("%s / %s", ms(d.dur.P50), ms(d.dur.Max)), nil)
+			rep.Row("    createAndPoll duration / bare model call, p50", "", fmt.Sprintf("%.4f", float64(d.dur.P50)/float64(a.bare.P50)), nil)
 		}
 	}
 
 	fmt.Printf("\nassistd runs benchmark (SQLite, %s; model: %s latency, %.0f tokens/s, %d-token reply)\n",
-		srv.addr, o.latency, o.tps, o.tokens)
+		srv.Addr, o.latency, o.tps, o.tokens)
 	fmt.Printf("machine: %d CPUs, load average %s at start, %s at end; open files limit %s\n\n",
-		runtime.NumCPU(), load1, loadAvg(), raised)
-	rep.print()
-	fmt.Println()
-	if o.check && rep.miss {
-		return 1, nil
-	}
-	return 0, nil
+		runtime.NumCPU(), load1, benchkit.LoadAvg(), raised)
+	rep.Print()
+	return rep.ExitCode(o.check), nil
 }
 
-func ms(d time.Duration) string {
-	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 2, 64) + " ms"
-}
-
-func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
-
-// raiseNoFile lifts the soft open-files limit to the hard one (children
-// inherit it) and describes the result.
-func raiseNoFile() string {
-	var l syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-		return "unknown"
-	}
-	if l.Cur < l.Max {
-		l.Cur = l.Max
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-			fmt.Fprintln(os.Stderr, "raising the open files limit:", err)
-			syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l)
-		}
-	}
-	return strconv.FormatUint(l.Cur, 10)
-}
-
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-// stats summarises samples (nearest-rank percentiles).
-type stats struct {
-	n                  int
-	p50, p99, max, min time.Duration
-}
-
-func summarize(samples []time.Duration) stats {
-	s := slices.Clone(samples)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return stats{}
-	}
-	return stats{n: len(s), p50: percentile(s, 0.50), p99: percentile(s, 0.99), max: s[len(s)-1], min: s[0]}
-}
-
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(math.Ceil(p*float64(len(sorted)))) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
-}
+func ms(d time.Duration) string { return benchkit.Millis(d, 2) }
 
 // model is the scripted model server, with the start and end of every
 // request it served.
@@ -495,7 +389,7 @@ func (b *bench) bareCall(ctx context.Context, firstOnly bool) (first, total time
 // newThread creates a thread holding the benchmark's user message.
 func (b *bench) newThread() (string, error) {
 	var th struct{ ID string }
-	err := b.c.do(http.MethodPost, "/v1/threads", map[string]any{
+	err := b.c.Do(http.MethodPost, "/v1/threads", map[string]any{
 		"messages": []map[string]any{{"role": "user", "content": userText}},
 	}, &th)
 	if err == nil && th.ID == "" {
@@ -517,7 +411,7 @@ var terminal = map[string]bool{"completed": true, "failed": true, "cancelled": t
 func (b *bench) pollRun(ctx context.Context, thread string) (runObj, time.Duration, error) {
 	t0 := time.Now()
 	var r runObj
-	if err := b.c.do(http.MethodPost, "/v1/threads/"+thread+"/runs", map[string]any{"assistant_id": b.assistant}, &r); err != nil {
+	if err := b.c.Do(http.MethodPost, "/v1/threads/"+thread+"/runs", map[string]any{"assistant_id": b.assistant}, &r); err != nil {
 		return r, 0, err
 	}
 	for !terminal[r.Status] {
@@ -535,7 +429,7 @@ func (b *bench) pollRun(ctx context.Context, thread string) (runObj, time.Durati
 	return r, d, nil
 }
 
-type overheadResult struct{ bare, runs, lag stats }
+type overheadResult struct{ bare, runs, lag benchkit.Stats }
 
 func (b *bench) overhead() (overheadResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.o.phaseTimeout)
@@ -579,7 +473,7 @@ func (b *bench) overhead() (overheadResult, error) {
 		}
 		lag = append(lag, t1.Sub(end))
 	}
-	return overheadResult{bare: summarize(bare), runs: summarize(runs), lag: summarize(lag)}, nil
+	return overheadResult{bare: benchkit.Summarize(bare), runs: benchkit.Summarize(runs), lag: benchkit.Summarize(lag)}, nil
 }
 
 // streamedRun is what one stream:true run create showed.
@@ -597,11 +491,11 @@ type streamedRun struct {
 func (b *bench) streamRun(ctx context.Context, thread string) (streamedRun, error) {
 	var sr streamedRun
 	body, _ := json.Marshal(map[string]any{"assistant_id": b.assistant, "stream": true})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.c.base+"/v1/threads/"+thread+"/runs", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.c.Base+"/v1/threads/"+thread+"/runs", bytes.NewReader(body))
 	if err != nil {
 		return sr, err
 	}
-	b.c.header(req)
+	b.c.Header(req)
 	req.Header.Set("Content-Type", "application/json")
 	t0 := time.Now()
 	resp, err := b.http.Do(req)
@@ -652,7 +546,7 @@ func (b *bench) streamRun(ctx context.Context, thread string) (streamedRun, erro
 	return sr, nil
 }
 
-type ttftResult struct{ model, runs, added, total stats }
+type ttftResult struct{ model, runs, added, total benchkit.Stats }
 
 func (b *bench) ttft() (ttftResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.o.phaseTimeout)
@@ -684,28 +578,28 @@ func (b *bench) ttft() (ttftResult, error) {
 		}
 		runFirst, runTotal = append(runFirst, sr.firstDelta), append(runTotal, sr.total)
 	}
-	m, mt := summarize(modelFirst), summarize(modelTotal)
+	m, mt := benchkit.Summarize(modelFirst), benchkit.Summarize(modelTotal)
 	added := make([]time.Duration, len(runFirst))
 	extra := make([]time.Duration, len(runTotal))
 	for i := range runFirst {
-		added[i] = runFirst[i] - m.p50
-		extra[i] = runTotal[i] - mt.p50
+		added[i] = runFirst[i] - m.P50
+		extra[i] = runTotal[i] - mt.P50
 	}
-	return ttftResult{model: m, runs: summarize(runFirst), added: summarize(added), total: summarize(extra)}, nil
+	return ttftResult{model: m, runs: benchkit.Summarize(runFirst), added: benchkit.Summarize(added), total: benchkit.Summarize(extra)}, nil
 }
 
 type concurrentResult struct {
 	failed     int64
 	firstErr   error
-	added      stats
-	firstDelta stats
-	control    stats
+	added      benchkit.Stats
+	firstDelta benchkit.Stats
+	control    benchkit.Stats
 	wall       time.Duration
 	serverCPU  time.Duration // user+system time the server used during the burst
 	selfCPU    time.Duration // and this process (model server and clients)
 	// Where the time goes: send -> run created, -> in_progress, and
 	// message created minus the model's first token.
-	created, inProgress, msgCreated stats
+	created, inProgress, msgCreated benchkit.Stats
 }
 
 // concurrent runs o.concurrent streaming runs at once, each on its own
@@ -815,12 +709,12 @@ func (b *bench) concurrent(bare time.Duration) (concurrentResult, error) {
 			msgCreated = append(msgCreated, all[i].msgCreated-modelFirst)
 		}
 	}
-	res.created, res.inProgress, res.msgCreated = summarize(created), summarize(inProgress), summarize(msgCreated)
-	res.added, res.firstDelta, res.control = summarize(ok), summarize(okFirst), summarize(control)
+	res.created, res.inProgress, res.msgCreated = benchkit.Summarize(created), benchkit.Summarize(inProgress), benchkit.Summarize(msgCreated)
+	res.added, res.firstDelta, res.control = benchkit.Summarize(ok), benchkit.Summarize(okFirst), benchkit.Summarize(control)
 	return res, nil
 }
 
-type pollResult struct{ lag, dur stats }
+type pollResult struct{ lag, dur benchkit.Stats }
 
 // poll runs bench/runs/poll.mjs, which calls createAndPoll sequentially
 // and prints one JSON line per call.
@@ -842,7 +736,7 @@ func (b *bench) poll() (pollResult, string, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, b.o.pollScript)
 	cmd.Env = append(os.Environ(),
-		"BENCH_BASE_URL="+b.c.base+"/v1", "BENCH_API_KEY="+b.c.key, "BENCH_ASSISTANT_ID="+b.assistant,
+		"BENCH_BASE_URL="+b.c.Base+"/v1", "BENCH_API_KEY="+b.c.Key, "BENCH_ASSISTANT_ID="+b.assistant,
 		"BENCH_RUNS="+strconv.Itoa(b.o.pollRuns), "BENCH_USER_TEXT="+userText, "BENCH_CONFORMANCE_DIR="+conf)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -876,7 +770,7 @@ func (b *bench) poll() (pollResult, string, error) {
 	if len(lag) != b.o.pollRuns {
 		return pollResult{}, "", fmt.Errorf("poll.mjs reported %d calls, want %d\n%s", len(lag), b.o.pollRuns, stderr.String())
 	}
-	return pollResult{lag: summarize(lag), dur: summarize(dur)}, "", nil
+	return pollResult{lag: benchkit.Summarize(lag), dur: benchkit.Summarize(dur)}, "", nil
 }
 
 func unixMs(v float64) time.Time {
@@ -905,161 +799,25 @@ func readSSE(r io.Reader, fn func(event, data string) bool) error {
 	return sc.Err()
 }
 
-// createKey runs `assistd keys create`, which prints only the key.
-func createKey(bin, data string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, "keys", "create", "--data", data, "--project", "bench")
-	cmd.Stderr = &stderr
-	cmd.Env = benchEnv()
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("keys create: %w\n%s", err, stderr.String())
-	}
-	key := strings.TrimSpace(string(out))
-	if !strings.HasPrefix(key, "sk-") {
-		return "", fmt.Errorf("keys create printed %q", out)
-	}
-	return key, nil
-}
-
 // benchEnv is the environment without ASSISTD_* and OPENAI_*/ANTHROPIC_*
 // settings, so the benchmark measures the defaults and reaches only the
 // scripted model.
 func benchEnv(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ASSISTD_") && !strings.HasPrefix(kv, "OPENAI_") && !strings.HasPrefix(kv, "ANTHROPIC_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, extra...)
+	return benchkit.Env([]string{"ASSISTD_", "OPENAI_", "ANTHROPIC_"}, extra...)
 }
 
-type server struct {
-	cmd    *exec.Cmd
-	addr   string
-	exited chan struct{}
-}
-
-var readyAddr = regexp.MustCompile(`msg=ready addr=(\S+)`)
-
-func startServer(bin, data, modelBase string) (*server, error) {
-	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data", data)
-	cmd.Env = benchEnv("OPENAI_BASE_URL="+modelBase+"/v1", "OPENAI_API_KEY=sk-bench")
-	pipe, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	s := &server{cmd: cmd, exited: make(chan struct{})}
-	ready := make(chan string, 1)
-	var logs strings.Builder
-	var mu sync.Mutex
-	go func() {
-		sc := bufio.NewScanner(pipe)
-		for sc.Scan() { // keep draining so the server never blocks on stderr
-			mu.Lock()
-			if logs.Len() < 64<<10 {
-				logs.WriteString(sc.Text() + "\n")
-			}
-			mu.Unlock()
-			if m := readyAddr.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case ready <- m[1]:
-				default:
-				}
-			}
-		}
-		cmd.Wait()
-		close(s.exited)
-	}()
-	select {
-	case s.addr = <-ready:
-		return s, nil
-	case <-s.exited:
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		<-s.exited
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	return nil, fmt.Errorf("server did not become ready:\n%s", logs.String())
-}
-
-// stop sends SIGTERM and waits (bounded) for the exit.
-func (s *server) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(15 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.exited
-	}
-}
-
-type client struct {
-	base string
-	key  string
-	http *http.Client
-}
-
-func (c *client) header(req *http.Request) {
-	req.Header.Set("Authorization", "Bearer "+c.key)
-	req.Header.Set("OpenAI-Beta", "assistants=v2")
-}
-
-// do sends one JSON request and decodes the answer into out when out is
-// non-nil. A status other than 200 is an error.
-func (c *client) do(method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, c.base+path, rd)
-	if err != nil {
-		return err
-	}
-	c.header(req)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	return c.send(req, out)
-}
+// client is the API client with the poll helpers' retrieve.
+type client struct{ benchkit.Client }
 
 // doPoll is a run retrieve as the SDKs' poll helpers send it.
 func (c *client) doPoll(path string, out any) error {
-	req, err := http.NewRequest(http.MethodGet, c.base+path, nil)
+	req, err := http.NewRequest(http.MethodGet, c.Base+path, nil)
 	if err != nil {
 		return err
 	}
-	c.header(req)
+	c.Header(req)
 	req.Header.Set("X-Stainless-Poll-Helper", "true")
-	return c.send(req, out)
-}
-
-func (c *client) send(req *http.Request, out any) error {
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("%s %s: %d %s", req.Method, req.URL.Path, resp.StatusCode, b)
-	}
-	if out != nil {
-		return json.NewDecoder(resp.Body).Decode(out)
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	return err
+	return c.Send(req, out)
 }
 
 // cpuTime reads the user+system CPU time of process pid (0 when unknown),
@@ -1081,22 +839,4 @@ func cpuTime(pid int) time.Duration {
 	ut, _ := strconv.ParseInt(f[11], 10, 64) // field 14, utime
 	st, _ := strconv.ParseInt(f[12], 10, 64) // field 15, stime
 	return time.Duration(ut+st) * 10 * time.Millisecond
-}
-
-// peakRSS reads the process's high-water resident set size in bytes.
-func peakRSS(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, fmt.Errorf("peak RSS: %w", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			f := strings.Fields(rest) // "12345 kB"
-			if len(f) == 2 && f[1] == "kB" {
-				kb, err := strconv.ParseInt(f[0], 10, 64)
-				return kb << 10, err
-			}
-		}
-	}
-	return 0, errors.New("peak RSS: no VmHWM in /proc status")
 }
