@@ -57,6 +57,9 @@ func (s *Server) routes() http.Handler {
 
 	root := http.NewServeMux()
 	root.Handle("/v1/", s.authenticate(api))
+	// Probes for orchestrators and load balancers, without authentication.
+	root.Handle("/healthz", getOnly(s.healthz))
+	root.Handle("/readyz", getOnly(s.readyz))
 	root.Handle("/", http.HandlerFunc(s.unknownRoute))
 	return s.common(methodAware(api, root))
 }
