@@ -17,6 +17,7 @@ import (
 	"github.com/assistd/assistd/internal/api"
 	"github.com/assistd/assistd/internal/apikey"
 	"github.com/assistd/assistd/internal/blob"
+	"github.com/assistd/assistd/internal/blob/pgblob"
 	"github.com/assistd/assistd/internal/config"
 	"github.com/assistd/assistd/internal/engine"
 	"github.com/assistd/assistd/internal/llm"
@@ -24,6 +25,7 @@ import (
 	"github.com/assistd/assistd/internal/sandbox"
 	"github.com/assistd/assistd/internal/schema"
 	"github.com/assistd/assistd/internal/store"
+	"github.com/assistd/assistd/internal/store/postgres"
 )
 
 // HTTP server limits. There is deliberately no ReadTimeout or WriteTimeout:
@@ -91,7 +93,7 @@ func (m *Main) open(ctx context.Context, getenv env, notice io.Writer) error {
 	if m.Store, err = openStore(ctx, m.Config); err != nil {
 		return err
 	}
-	blobs, err := blob.NewDisk(m.Config.BlobDir())
+	blobs, err := openBlobs(m.Config, m.Store)
 	if err != nil {
 		return err
 	}
@@ -162,6 +164,16 @@ func (m *Main) open(ctx context.Context, getenv env, notice io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
 	return nil
+}
+
+// openBlobs returns where uploaded files' bytes go: the database itself on
+// PostgreSQL, so that every replica sharing it serves every file, and the
+// data directory's files/ next to SQLite.
+func openBlobs(cfg config.Config, st store.Store) (blob.Store, error) {
+	if pg, ok := st.(*postgres.Store); ok {
+		return pgblob.New(pg.Pool(), 0), nil
+	}
+	return blob.NewDisk(cfg.BlobDir())
 }
 
 // openSandbox starts the code interpreter's sandbox and checks that it
