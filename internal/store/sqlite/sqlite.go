@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	sqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -82,7 +83,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	write.SetConnMaxIdleTime(0)
 	// Connect the writer first: it switches a new file to WAL mode before
 	// any query-only reader connects.
-	if err := write.PingContext(ctx); err != nil {
+	if err := ping(ctx, write); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -97,7 +98,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxLifetime(0)
 	read.SetConnMaxIdleTime(0)
-	if err := read.PingContext(ctx); err != nil {
+	if err := ping(ctx, read); err != nil {
 		write.Close()
 		read.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -107,6 +108,24 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s.rstmts.db = read
 	go s.writer()
 	return s, nil
+}
+
+// ping connects db, retrying while the file is locked: switching a new
+// file to WAL mode (the DSN's journal_mode pragma) answers SQLITE_BUSY at
+// once, without the busy timeout, when another process is doing the same.
+func ping(ctx context.Context, db *sql.DB) error {
+	for attempt := 0; ; attempt++ {
+		err := db.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || attempt == 100 || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // Close stops the writer and closes both connection pools and their
