@@ -11,7 +11,10 @@
 #                  they are skipped, loudly, unless ASSISTD_TEST_POSTGRES=1
 #                  (set by .ci/run) or ASSISTD_TEST_DATABASE_URL insists
 #   4. conformance - the official SDKs against a live server
-#                  (test/conformance, when it exists; needs Node >= 20)
+#                  (test/conformance, when it exists; needs Node >= 20):
+#                  once on SQLite, then once more on PostgreSQL (the same
+#                  database as the PostgreSQL suites, one fresh schema per
+#                  server) when that database answers
 # It needs only Go and Node on a fresh Debian 12 machine.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -52,8 +55,11 @@ case "${ASSISTD_TEST_RACE:-auto}" in
 esac
 
 section "PostgreSQL"
+pg_url="${ASSISTD_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
+pg_ok=0
 if pgline=$(go run ./internal/store/postgres/pgtest/pgprobe 2>&1); then
 	echo "$pgline"
+	pg_ok=1
 	# Reachable now: a test that finds it unreachable later fails, not skips.
 	export ASSISTD_TEST_POSTGRES=1
 elif [[ -n "${ASSISTD_TEST_DATABASE_URL:-}" || "${ASSISTD_TEST_POSTGRES:-}" == 1 ]]; then
@@ -68,7 +74,7 @@ section "go test ${race[*]} -count=1 ./..."
 go test "${race[@]}" -count=1 -timeout 15m ./...
 
 if [[ -f test/conformance/package.json ]]; then
-	section "conformance (test/conformance: npm test)"
+	section "conformance (test/conformance: npm ci)"
 	command -v npm >/dev/null || fail "npm is not on PATH (the conformance suite needs Node >= 20)"
 	(
 		cd test/conformance
@@ -77,8 +83,22 @@ if [[ -f test/conformance/package.json ]]; then
 		else
 			npm install --no-audit --no-fund
 		fi
-		npm test
 	)
+	conf_tmp=$(mktemp -d)
+	trap 'rm -rf "$conf_tmp"' EXIT
+	go build -o "$conf_tmp/assistd" ./cmd/assistd
+	go build -o "$conf_tmp/pgschema" ./test/conformance/pgschema
+	export ASSISTD_BIN="$conf_tmp/assistd" ASSISTD_PGSCHEMA_BIN="$conf_tmp/pgschema"
+
+	section "conformance on SQLite (npm test)"
+	(cd test/conformance && env -u ASSISTD_CONFORMANCE_DATABASE_URL npm test)
+
+	if [[ $pg_ok == 1 ]]; then
+		section "conformance on PostgreSQL (npm test, ASSISTD_CONFORMANCE_DATABASE_URL)"
+		(cd test/conformance && ASSISTD_CONFORMANCE_DATABASE_URL="$pg_url" npm test)
+	else
+		printf '\n!!! SKIPPING THE CONFORMANCE SUITE ON POSTGRESQL: the database is unreachable (see above)\n\n' >&2
+	fi
 else
 	section "conformance: skipped (no test/conformance/package.json yet)"
 fi

@@ -51,6 +51,7 @@ type options struct {
 	listRequests int
 	keep         bool
 	check        bool
+	database     string
 }
 
 func main() {
@@ -64,6 +65,7 @@ func main() {
 	flag.IntVar(&o.listRequests, "list-requests", 5000, "measured list requests (sequential)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary data directory")
 	flag.BoolVar(&o.check, "check", false, "exit 1 when a target is missed")
+	flag.StringVar(&o.database, "database", "", "PostgreSQL URL: serve --database on a fresh schema, dropped at the end (default: SQLite in the data directory)")
 	flag.Parse()
 	if o.concurrency < 1 || o.threads < 1 || o.duration <= 0 || o.listRequests < 1 || o.listMessages < 20 {
 		fmt.Fprintln(os.Stderr, "load: -concurrency, -threads, -duration and -list-requests must be positive, -list-messages >= 20")
@@ -86,11 +88,16 @@ func run(o options) (int, error) {
 
 	// Without ASSISTD_* settings, so that the benchmark measures the defaults.
 	env := benchkit.Env([]string{"ASSISTD_"})
-	key, err := benchkit.CreateKey(bin, data, env)
+	dbArgs, backend, dropSchema, err := benchkit.Database(o.database)
 	if err != nil {
 		return 1, err
 	}
-	srv, err := benchkit.StartServer(bin, data, env)
+	defer dropSchema()
+	key, err := benchkit.CreateKey(bin, data, env, dbArgs...)
+	if err != nil {
+		return 1, err
+	}
+	srv, err := benchkit.StartServer(bin, data, env, dbArgs...)
 	if err != nil {
 		return 1, err
 	}
@@ -133,7 +140,7 @@ func run(o options) (int, error) {
 	rep.Row("list messages limit=20 p90", "", ms(list.p90), nil)
 	rep.Row("list messages limit=20 p99", "", ms(list.p99), nil)
 	rep.Row("peak RSS of the server (VmHWM)", "", benchkit.MiB(hwm), nil)
-	fmt.Printf("\nassistd load benchmark (SQLite, %s)\n\n", srv.Addr)
+	fmt.Printf("\nassistd load benchmark (%s, %s)\n\n", backend, srv.Addr)
 	rep.Print()
 	return rep.ExitCode(o.check), nil
 }

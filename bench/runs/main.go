@@ -86,6 +86,7 @@ type options struct {
 	phaseTimeout time.Duration
 	keep         bool
 	check        bool
+	database     string
 }
 
 func main() {
@@ -105,6 +106,7 @@ func main() {
 	flag.DurationVar(&o.phaseTimeout, "phase-timeout", 5*time.Minute, "bound of each phase")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary data directory")
 	flag.BoolVar(&o.check, "check", false, "exit 1 when a target is missed")
+	flag.StringVar(&o.database, "database", "", "PostgreSQL URL: serve --database on a fresh schema, dropped at the end (default: SQLite in the data directory)")
 	flag.Parse()
 	if o.latency < 0 || o.tps <= 0 || o.tokens < 1 || o.overheadRuns < 1 || o.ttftRuns < 1 ||
 		o.warmup < 0 || o.concurrent < 0 || o.pollRuns < 0 || o.phaseTimeout <= 0 {
@@ -134,11 +136,16 @@ func run(o options) (int, error) {
 	defer model.close()
 
 	data := filepath.Join(tmp, "data")
-	key, err := benchkit.CreateKey(bin, data, benchEnv())
+	dbArgs, backend, dropSchema, err := benchkit.Database(o.database)
 	if err != nil {
 		return 1, err
 	}
-	srv, err := benchkit.StartServer(bin, data, benchEnv("OPENAI_BASE_URL="+model.base+"/v1", "OPENAI_API_KEY=sk-bench"))
+	defer dropSchema()
+	key, err := benchkit.CreateKey(bin, data, benchEnv(), dbArgs...)
+	if err != nil {
+		return 1, err
+	}
+	srv, err := benchkit.StartServer(bin, data, benchEnv("OPENAI_BASE_URL="+model.base+"/v1", "OPENAI_API_KEY=sk-bench"), dbArgs...)
 	if err != nil {
 		return 1, err
 	}
@@ -244,8 +251,8 @@ func run(o options) (int, error) {
 		}
 	}
 
-	fmt.Printf("\nassistd runs benchmark (SQLite, %s; model: %s latency, %.0f tokens/s, %d-token reply)\n",
-		srv.Addr, o.latency, o.tps, o.tokens)
+	fmt.Printf("\nassistd runs benchmark (%s, %s; model: %s latency, %.0f tokens/s, %d-token reply)\n",
+		backend, srv.Addr, o.latency, o.tps, o.tokens)
 	fmt.Printf("machine: %d CPUs, load average %s at start, %s at end; open files limit %s\n\n",
 		runtime.NumCPU(), load1, benchkit.LoadAvg(), raised)
 	rep.Print()

@@ -4,6 +4,13 @@
 // the shutdown was graceful (exit code 0). startDevModel runs the scripted
 // model (`assistd dev-model`) and startRunServer pairs one with a serve
 // whose OPENAI_BASE_URL points at it, so that runs execute.
+//
+// Backend: SQLite in the data dir by default. When
+// ASSISTD_CONFORMANCE_DATABASE_URL (postgres://…) is set, every server gets
+// a fresh PostgreSQL schema of its own (pgschema/, built once per process
+// unless ASSISTD_PGSCHEMA_BIN is set), `keys create` and `serve` get
+// `--database <url>?options=-csearch_path=<schema>`, and stop() drops the
+// schema. File blobs still live in the server's data dir.
 import { spawn, execFile } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -23,6 +30,33 @@ const STOP_TIMEOUT_MS = 10_000;
 
 let builtBin; // promise of the binary path, shared by every server in this process
 
+/** The PostgreSQL database the servers use, or '' for SQLite. */
+export const DATABASE_URL = process.env.ASSISTD_CONFORMANCE_DATABASE_URL ?? '';
+/** Every schema this process creates starts with this (run.js sweeps leftovers by it). */
+export const SCHEMA_PREFIX = process.env.ASSISTD_CONFORMANCE_SCHEMA_PREFIX ?? 'assistd_conf_';
+/** Which backend the servers use, for messages. */
+export const BACKEND = DATABASE_URL ? 'PostgreSQL' : 'SQLite';
+
+let builtPgschema;
+
+/** Returns the pgschema helper: $ASSISTD_PGSCHEMA_BIN, or a fresh `go build` (once per process). */
+export function pgschemaBinary() {
+  if (process.env.ASSISTD_PGSCHEMA_BIN) return Promise.resolve(path.resolve(process.env.ASSISTD_PGSCHEMA_BIN));
+  builtPgschema ??= buildBinary(undefined, './test/conformance/pgschema', 'pgschema');
+  return builtPgschema;
+}
+
+/** Creates a fresh schema in DATABASE_URL; returns {schema, url, drop()}. */
+export async function freshSchema() {
+  const bin = await pgschemaBinary();
+  const { stdout } = await execFileP(bin, ['create', DATABASE_URL, SCHEMA_PREFIX]);
+  const [schema, url] = stdout.trim().split('\n');
+  if (!schema || !url) throw new Error(`pgschema create printed ${JSON.stringify(stdout)}`);
+  let dropped = null;
+  const drop = () => (dropped ??= execFileP(bin, ['drop', DATABASE_URL, schema]));
+  return { schema, url, drop };
+}
+
 /** Returns the assistd binary: $ASSISTD_BIN, or a fresh `go build` (once per process). */
 export function assistdBinary() {
   if (process.env.ASSISTD_BIN) return Promise.resolve(path.resolve(process.env.ASSISTD_BIN));
@@ -30,17 +64,17 @@ export function assistdBinary() {
   return builtBin;
 }
 
-/** Builds ./cmd/assistd into a new temp dir and returns the binary's path. */
-export async function buildBinary(outDir) {
-  const dir = outDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'assistd-bin-'));
-  const bin = path.join(dir, 'assistd');
+/** Builds pkg (./cmd/assistd) into a new temp dir (or outDir) and returns the binary's path. */
+export async function buildBinary(outDir, pkg = './cmd/assistd', name = 'assistd') {
+  const dir = outDir ?? fs.mkdtempSync(path.join(os.tmpdir(), `${name}-bin-`));
+  const bin = path.join(dir, name);
   try {
-    await execFileP('go', ['build', '-o', bin, './cmd/assistd'], {
+    await execFileP('go', ['build', '-o', bin, pkg], {
       cwd: REPO_ROOT,
       maxBuffer: 16 << 20,
     });
   } catch (err) {
-    throw new Error(`go build ./cmd/assistd failed:\n${err.stderr || err.message}`);
+    throw new Error(`go build ${pkg} failed:\n${err.stderr || err.message}`);
   }
   if (!outDir) {
     process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
@@ -61,9 +95,9 @@ export function freePort() {
   });
 }
 
-/** Runs `assistd keys create` and returns the key (stdout must be exactly one line). */
-export async function createKey(bin, dataDir, project) {
-  const { stdout } = await execFileP(bin, ['keys', 'create', '--data', dataDir, '--project', project]);
+/** Runs `assistd keys create` (plus args) and returns the key (stdout must be exactly one line). */
+export async function createKey(bin, dataDir, project, args = []) {
+  const { stdout } = await execFileP(bin, ['keys', 'create', '--data', dataDir, '--project', project, ...args]);
   const key = stdout.trim();
   if (key.includes('\n')) {
     throw new Error(`keys create: expected exactly one line on stdout, got ${JSON.stringify(stdout)}`);
@@ -73,21 +107,37 @@ export async function createKey(bin, dataDir, project) {
 }
 
 /**
- * Starts a server with a fresh data dir. Returns
- * {baseURL, origin, port, dataDir, keyA, keyB, clientA, clientB, client(key, opts), stderr(), stop()}.
+ * Starts a server with a fresh data dir (and, on PostgreSQL, a fresh schema). Returns
+ * {baseURL, origin, port, dataDir, schema, keyA, keyB, clientA, clientB, client(key, opts), stderr(), stop()}.
  */
-export async function startServer({ env = {}, args = [] } = {}) {
+export async function startServer(opts = {}) {
+  if (!DATABASE_URL) return startServerOn(opts, null);
+  const db = await freshSchema();
+  try {
+    const srv = await startServerOn(opts, db);
+    const stopServer = srv.stop;
+    let stopped = null;
+    srv.stop = () => (stopped ??= stopServer().finally(() => db.drop()));
+    return srv;
+  } catch (err) {
+    await db.drop().catch(() => {});
+    throw err;
+  }
+}
+
+async function startServerOn({ env = {}, args = [] }, db) {
   const bin = await assistdBinary();
+  const dbArgs = db ? ['--database', db.url] : [];
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'assistd-data-'));
-  const keyA = await createKey(bin, dataDir, 'A');
-  const keyB = await createKey(bin, dataDir, 'B');
+  const keyA = await createKey(bin, dataDir, 'A', dbArgs);
+  const keyB = await createKey(bin, dataDir, 'B', dbArgs);
   if (keyA === keyB) throw new Error('keys create returned the same key for two projects');
 
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const baseURL = `${origin}/v1`;
 
-  const child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data', dataDir, ...args], {
+  const child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data', dataDir, ...dbArgs, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
@@ -149,6 +199,7 @@ export async function startServer({ env = {}, args = [] } = {}) {
     origin,
     baseURL,
     dataDir,
+    schema: db?.schema,
     keyA,
     keyB,
     clientA: client(keyA),

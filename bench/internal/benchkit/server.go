@@ -15,13 +15,13 @@ import (
 )
 
 // CreateKey runs `assistd keys create` (project "bench") on the data
-// directory data with the environment env (nil: this process's), and returns
-// the key it prints.
-func CreateKey(bin, data string, env []string) (string, error) {
+// directory data with the environment env (nil: this process's) and the
+// extra arguments args (e.g. --database URL), and returns the key it prints.
+func CreateKey(bin, data string, env []string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, "keys", "create", "--data", data, "--project", "bench")
+	cmd := exec.CommandContext(ctx, bin, append([]string{"keys", "create", "--data", data, "--project", "bench"}, args...)...)
 	cmd.Stderr = &stderr
 	cmd.Env = env
 	out, err := cmd.Output()
@@ -45,10 +45,11 @@ type Server struct {
 var readyAddr = regexp.MustCompile(`msg=ready addr=(\S+)`)
 
 // StartServer starts `assistd serve` on a free loopback port with the data
-// directory data and the environment env, and waits (up to 30 s) for its
-// "ready" log line. Its log is drained for as long as it runs.
-func StartServer(bin, data string, env []string) (*Server, error) {
-	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data", data)
+// directory data, the environment env and the extra arguments args (e.g.
+// --database URL), and waits (up to 30 s) for its "ready" log line. Its log
+// is drained for as long as it runs.
+func StartServer(bin, data string, env []string, args ...string) (*Server, error) {
+	cmd := exec.Command(bin, append([]string{"serve", "--listen", "127.0.0.1:0", "--data", data}, args...)...)
 	cmd.Env = env
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
