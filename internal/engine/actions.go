@@ -19,11 +19,13 @@ func (e *ErrNotActive) Error() string { return e.Message }
 // CreateRun commits a queued run (after its additional messages), publishes
 // thread.run.created and thread.run.queued, and starts it here.
 func (e *Engine) CreateRun(ctx context.Context, projectID string, run *schema.Run, messages []*schema.Message) error {
-	if err := e.cfg.Store.RunCreate(ctx, projectID, run, messages); err != nil {
+	err := e.commitThenPublish(run.ID, func() ([]schema.Event, error) {
+		return []schema.Event{{Name: schema.EventRunCreated, Data: cloneRun(run)}, {Name: schema.EventRunQueued, Data: cloneRun(run)}},
+			e.cfg.Store.RunCreate(ctx, projectID, run, messages)
+	})
+	if err != nil {
 		return err
 	}
-	e.publish(run.ID, schema.Event{Name: schema.EventRunCreated, Data: cloneRun(run)},
-		schema.Event{Name: schema.EventRunQueued, Data: cloneRun(run)})
 	e.Start(run.ID)
 	return nil
 }
@@ -32,13 +34,15 @@ func (e *Engine) CreateRun(ctx context.Context, projectID string, run *schema.Ru
 // publishes thread.created, thread.run.created and thread.run.queued and
 // starts the run here.
 func (e *Engine) CreateThreadAndRun(ctx context.Context, projectID string, t *schema.Thread, messages []*schema.Message, run *schema.Run) error {
-	if err := e.cfg.Store.RunCreateWithThread(ctx, projectID, t, messages, run); err != nil {
+	th := *t
+	err := e.commitThenPublish(run.ID, func() ([]schema.Event, error) {
+		return []schema.Event{{Name: schema.EventThreadCreated, Data: &th},
+				{Name: schema.EventRunCreated, Data: cloneRun(run)}, {Name: schema.EventRunQueued, Data: cloneRun(run)}},
+			e.cfg.Store.RunCreateWithThread(ctx, projectID, t, messages, run)
+	})
+	if err != nil {
 		return err
 	}
-	th := *t
-	e.publish(run.ID, schema.Event{Name: schema.EventThreadCreated, Data: &th},
-		schema.Event{Name: schema.EventRunCreated, Data: cloneRun(run)},
-		schema.Event{Name: schema.EventRunQueued, Data: cloneRun(run)})
 	e.Start(run.ID)
 	return nil
 }
@@ -84,14 +88,13 @@ func (e *Engine) Cancel(ctx context.Context, projectID, threadID, runID string) 
 			return nil, &ErrNotActive{Message: fmt.Sprintf("Cannot cancel run with status '%s'.", prev)}
 		}
 		p.Run = run
-		err = e.cfg.Store.RunSave(ctx, projectID, p)
+		err = e.commitThenPublish(run.ID, func() ([]schema.Event, error) { return events, e.cfg.Store.RunSave(ctx, projectID, p) })
 		if errors.Is(err, store.ErrConflict) {
 			continue // it moved on under us: look again
 		}
 		if err != nil {
 			return nil, err
 		}
-		e.publish(run.ID, events...)
 		if run.Status == schema.RunCancelling {
 			e.interrupt(run.ID)
 			// If its executor is elsewhere or gone, the lease tells; a
@@ -198,15 +201,15 @@ func (e *Engine) SubmitToolOutputs(ctx context.Context, projectID, threadID, run
 	run.RequiredAction = nil
 	exp := now + int64(e.cfg.RequiresActionTimeout/time.Second)
 	run.ExpiresAt = &exp
-	err = e.cfg.Store.RunSave(ctx, projectID, p)
+	err = e.commitThenPublish(run.ID, func() ([]schema.Event, error) {
+		return append(events, schema.Event{Name: schema.EventRunQueued, Data: cloneRun(run)}), e.cfg.Store.RunSave(ctx, projectID, p)
+	})
 	if errors.Is(err, store.ErrConflict) {
 		return nil, &ErrNotActive{Message: "The run is no longer waiting for tool outputs."}
 	}
 	if err != nil {
 		return nil, err
 	}
-	events = append(events, schema.Event{Name: schema.EventRunQueued, Data: cloneRun(run)})
-	e.publish(run.ID, events...)
 	e.Start(run.ID)
 	return run, nil
 }
@@ -307,11 +310,9 @@ func (e *Engine) expireDue(ctx context.Context) {
 		run.Status = schema.RunExpired
 		run.RequiredAction = nil
 		run.ExpiresAt = nil
-		if err := e.cfg.Store.RunSave(ctx, d.ProjectID, p); err != nil {
-			continue
-		}
-		events = append(events, schema.Event{Name: schema.EventRunExpired, Data: cloneRun(run)})
-		e.publish(run.ID, events...)
+		_ = e.commitThenPublish(run.ID, func() ([]schema.Event, error) {
+			return append(events, schema.Event{Name: schema.EventRunExpired, Data: cloneRun(run)}), e.cfg.Store.RunSave(ctx, d.ProjectID, p)
+		})
 	}
 }
 

@@ -13,6 +13,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"hash/fnv"
 	"log/slog"
 	"sync"
 	"time"
@@ -65,6 +66,9 @@ type Engine struct {
 	cfg  Config
 	bus  *bus
 	wake chan struct{}
+
+	// gates order the publications of a run (see commitThenPublish).
+	gates [64]sync.Mutex
 
 	mu sync.Mutex
 	// running maps run ids executing here to their executions.
@@ -221,6 +225,38 @@ func (e *Engine) interrupt(runID string) {
 	}
 }
 
-func (e *Engine) publish(runID string, events ...schema.Event) { e.bus.publish(runID, events...) }
+// publish announces events of a run after the state they describe was
+// committed. It waits for any commitThenPublish of the same run in flight,
+// so that an executor reacting to an action's commit cannot announce its
+// own transition before the action's events.
+func (e *Engine) publish(runID string, events ...schema.Event) {
+	g := e.gate(runID)
+	g.Lock()
+	defer g.Unlock()
+	e.bus.publish(runID, events...)
+}
+
+// commitThenPublish commits (commit returns the events its success
+// announces) and publishes the events while holding the run's gate: the
+// commit makes the run visible to executors, whose own events must follow.
+func (e *Engine) commitThenPublish(runID string, commit func() ([]schema.Event, error)) error {
+	g := e.gate(runID)
+	g.Lock()
+	defer g.Unlock()
+	events, err := commit()
+	if err != nil {
+		return err
+	}
+	e.bus.publish(runID, events...)
+	return nil
+}
+
+// gate returns the lock ordering runID's publications (striped: runs
+// sharing a stripe only wait for each other's publishing, briefly).
+func (e *Engine) gate(runID string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(runID))
+	return &e.gates[h.Sum32()%uint32(len(e.gates))]
+}
 
 func (e *Engine) now() int64 { return e.cfg.Now().Unix() }
