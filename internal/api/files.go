@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -160,6 +161,10 @@ func (s *Server) getFileContent(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	rc, err := s.cfg.Blobs.Open(r.Context(), blob.FileKey(projectID(r), f.ID))
+	if errors.Is(err, blob.ErrNotFound) {
+		return &Error{Status: http.StatusNotFound, Type: typeInvalidRequest,
+			Message: fmt.Sprintf("The content of file '%s' is no longer available.", f.ID)}
+	}
 	if err != nil {
 		return err
 	}

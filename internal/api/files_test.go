@@ -243,3 +243,23 @@ func countFiles(t *testing.T, dir string) int {
 	})
 	return n
 }
+
+// TestFileContentMissingBytes: a file whose bytes are gone from the blob
+// store answers 404 with the OpenAI error object, not a 500.
+func TestFileContentMissingBytes(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id := h.mustUpload(h.keyA, "assistants", "gone.txt", []byte("bytes")).object(t)["id"].(string)
+	// The only upload of this harness is the only blob on disk.
+	matches, err := filepath.Glob(filepath.Join(h.dir, "blobs", "*", "*"))
+	if err != nil || len(matches) != 1 {
+		t.Fatalf("blobs: %v %v", matches, err)
+	}
+	if err := os.Remove(matches[0]); err != nil {
+		t.Fatal(err)
+	}
+	r := h.do("GET", "/v1/files/"+id+"/content", h.keyA, nil)
+	if r.Status != 404 || !strings.Contains(r.apiError(t).Error.Message, id) {
+		t.Errorf("content of a file without bytes: %s", r)
+	}
+}
