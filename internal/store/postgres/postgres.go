@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -70,13 +71,37 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 // inTx runs fn in one transaction, committed when fn returns nil and
 // rolled back otherwise; fn's error is returned as is.
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, fn)
+	return retry(ctx, func() error { return pgx.BeginFunc(ctx, s.pool, fn) })
 }
+
+// retry runs a transaction (or single statement) again when PostgreSQL
+// aborted it to break a deadlock or a serialization conflict — e.g. a
+// thread deleted (cascading to its runs) while its run's executor saves —
+// which is the documented remedy; anything else is returned at once.
+func retry(ctx context.Context, f func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := f()
+		var pe *pgconn.PgError
+		if err == nil || attempt == maxAttempts || !errors.As(err, &pe) || (pe.Code != codeDeadlock && pe.Code != codeSerialization) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * 5 * time.Millisecond):
+		}
+	}
+}
+
+// maxAttempts bounds retry.
+const maxAttempts = 5
 
 // SQLSTATE codes the store maps.
 const (
 	codeUniqueViolation     = "23505"
 	codeForeignKeyViolation = "23503"
+	codeDeadlock            = "40P01"
+	codeSerialization       = "40001"
 )
 
 // mapErr turns driver errors into the store's sentinels: no rows becomes
@@ -108,7 +133,11 @@ func mapErr(err error) error {
 // execOne runs one statement and returns store.ErrNotFound when it changed
 // no row.
 func (s *Store) execOne(ctx context.Context, query string, args ...any) error {
-	tag, err := s.pool.Exec(ctx, query, args...)
+	var tag pgconn.CommandTag
+	err := retry(ctx, func() (err error) {
+		tag, err = s.pool.Exec(ctx, query, args...)
+		return err
+	})
 	if err != nil {
 		return mapErr(err)
 	}
@@ -120,8 +149,10 @@ func (s *Store) execOne(ctx context.Context, query string, args ...any) error {
 
 // exec runs one statement.
 func (s *Store) exec(ctx context.Context, query string, args ...any) error {
-	_, err := s.pool.Exec(ctx, query, args...)
-	return mapErr(err)
+	return mapErr(retry(ctx, func() error {
+		_, err := s.pool.Exec(ctx, query, args...)
+		return err
+	}))
 }
 
 // exists returns store.ErrNotFound unless query (a SELECT 1 ...) finds a

@@ -436,6 +436,43 @@ func testRun(t *testing.T, newStore func(t *testing.T) store.Store) {
 		must(t, "RunSave whole", b.s.RunSave(b.ctx, b.proj, &store.RunSaveParams{Run: &stale}))
 		assertRun(t, b, b.proj, &stale)
 	})
+	t.Run("ThreadDeleteWhileSaving", func(t *testing.T) {
+		t.Parallel()
+		// An executor keeps saving steps and messages while the client
+		// deletes the thread: the delete succeeds and the executor's next
+		// save says the run is gone — never another error (no deadlock
+		// surfaces, whatever the backend's locking).
+		b := setup(t, newStore)
+		for i := range 6 {
+			r := runWithThread(t, b, b.proj, 1, schema.RunQueued)
+			_, err := claim(b, "worker", t0, r.ID)
+			must(t, "RunClaim", err)
+			running := *r
+			running.Status = schema.RunInProgress
+			saved := make(chan error, 1)
+			go func() {
+				expect := schema.RunQueued
+				for n := int64(2); ; n++ {
+					m := newMessage(r.ThreadID, n, "x")
+					m.RunID = ptr(r.ID)
+					err := b.s.RunSave(b.ctx, b.proj, &store.RunSaveParams{Run: &running, ExpectStatus: expect, Owner: "worker",
+						Steps: []*schema.RunStep{newStep(&running, n)}, Messages: []*schema.Message{m}})
+					if err != nil {
+						saved <- err
+						return
+					}
+					expect = schema.RunInProgress
+				}
+			}()
+			time.Sleep(time.Duration(i) * time.Millisecond)
+			if err := b.s.ThreadDelete(b.ctx, b.proj, r.ThreadID); err != nil {
+				t.Fatalf("ThreadDelete while the run saves: %v", err)
+			}
+			if err := <-saved; !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrLeaseLost) {
+				t.Fatalf("RunSave after the thread was deleted: got %v, want store.ErrNotFound or store.ErrLeaseLost", err)
+			}
+		}
+	})
 	t.Run("LeaseRelease", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, newStore)
