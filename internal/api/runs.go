@@ -240,6 +240,19 @@ func (s *Server) answerRun(w http.ResponseWriter, r *http.Request, sub *engine.S
 	writeJSON(w, http.StatusOK, viewRun(r)(run))
 }
 
+// runActionError answers a failed cancel or submit: a missing run is 404,
+// a run in the wrong state 400.
+func runActionError(err error, runID string) error {
+	var na *engine.ErrNotActive
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return notFound("run", runID)
+	case errors.As(err, &na):
+		return badRequest("", "%s", na.Message)
+	}
+	return err
+}
+
 // runIDs reads and checks the thread and run ids of the path.
 func runIDs(r *http.Request) (threadID, runID string, err error) {
 	if threadID, err = pathID(r, "thread_id", schema.PrefixThread); err != nil {
@@ -331,14 +344,8 @@ func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	run, err := s.cfg.Engine.Cancel(r.Context(), projectID(r), threadID, runID)
-	var na *engine.ErrNotActive
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return notFound("run", runID)
-	case errors.As(err, &na):
-		return badRequest("", "%s", na.Message)
-	case err != nil:
-		return err
+	if err != nil {
+		return runActionError(err, runID)
 	}
 	writeJSON(w, http.StatusOK, viewRun(r)(run))
 	return nil
@@ -356,14 +363,8 @@ func (s *Server) submitToolOutputs(w http.ResponseWriter, r *http.Request) error
 	sub := s.subscribe(req.Stream != nil && *req.Stream, runID)
 	defer sub.Close()
 	run, err := s.cfg.Engine.SubmitToolOutputs(r.Context(), projectID(r), threadID, runID, &req)
-	var na *engine.ErrNotActive
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return notFound("run", runID)
-	case errors.As(err, &na):
-		return badRequest("", "%s", na.Message)
-	case err != nil:
-		return err
+	if err != nil {
+		return runActionError(err, runID)
 	}
 	s.answerRun(w, r, sub, run, false)
 	return nil
