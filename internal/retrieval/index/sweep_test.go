@@ -1,0 +1,7 @@
+package index
+
+func sweepVariants() []variant {
+	base := Options{DisableFeedback: true, DisableProximity: true}
+	vs := []variant{{"bm25f default", base}}
+	return vs
+}
