@@ -130,6 +130,9 @@ type CodeOutput struct {
 
 // FileSearchCall records a search: its ranking options and results.
 type FileSearchCall struct {
+	// Query is what the model searched for: an addition to OpenAI's
+	// object, so that what was retrieved, and why, can be inspected.
+	Query          string                    `json:"query,omitempty"`
 	RankingOptions *FileSearchRankingOptions `json:"ranking_options,omitempty"`
 	Results        []FileSearchResult        `json:"results,omitempty"`
 }

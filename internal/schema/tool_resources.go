@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"encoding/json"
 	"fmt"
 )
 
@@ -33,9 +32,9 @@ type FileSearchResources struct {
 
 // VectorStoreHelper asks for a vector store to be created from file_ids.
 type VectorStoreHelper struct {
-	FileIDs          []string        `json:"file_ids,omitempty"`
-	ChunkingStrategy json.RawMessage `json:"chunking_strategy,omitempty"`
-	Metadata         Metadata        `json:"metadata,omitempty"`
+	FileIDs          []string          `json:"file_ids,omitempty"`
+	ChunkingStrategy *ChunkingStrategy `json:"chunking_strategy,omitempty"`
+	Metadata         Metadata          `json:"metadata,omitempty"`
 }
 
 // UnmarshalJSON decodes strictly.
@@ -81,7 +80,16 @@ func (r ToolResources) Validate(param string, allowHelper bool) error {
 			if len(fs.VectorStores) > 1 {
 				return Invalid(param+".file_search.vector_stores", "Invalid '%s.file_search.vector_stores': array too long. Expected an array with maximum length 1.", param)
 			}
-			if err := fs.VectorStores[0].Metadata.Validate(param + ".file_search.vector_stores[0].metadata"); err != nil {
+			h := fs.VectorStores[0]
+			if err := validateFileIDs(param+".file_search.vector_stores[0].file_ids", h.FileIDs, 0, MaxVectorStoreCreateFiles); err != nil {
+				return err
+			}
+			if h.ChunkingStrategy != nil {
+				if err := h.ChunkingStrategy.Validate(param + ".file_search.vector_stores[0].chunking_strategy"); err != nil {
+					return err
+				}
+			}
+			if err := h.Metadata.Validate(param + ".file_search.vector_stores[0].metadata"); err != nil {
 				return err
 			}
 		}
@@ -122,4 +130,12 @@ func (r ToolResources) Normalized() ToolResources {
 		out.FileSearch = &FileSearchResources{VectorStoreIDs: ids}
 	}
 	return out
+}
+
+// VectorStoreIDs returns the vector stores file_search reads.
+func (r ToolResources) VectorStoreIDs() []string {
+	if r.FileSearch == nil {
+		return nil
+	}
+	return r.FileSearch.VectorStoreIDs
 }
