@@ -51,7 +51,8 @@ type VectorStores interface {
 	VectorStoreFileAdd(ctx context.Context, projectID, vectorStoreID string, files []*VectorStoreFileAdd, batch *schema.VectorStoreFileBatch) error
 	VectorStoreFileGet(ctx context.Context, projectID, vectorStoreID, fileID string) (*schema.VectorStoreFile, error)
 	// VectorStoreFileList pages through the store's files in the order they
-	// were first added. ErrNotFound if the store (or p.BatchID) is missing.
+	// were (last) added: a re-added file moves to the end. ErrNotFound if
+	// the store (or p.BatchID) is missing.
 	VectorStoreFileList(ctx context.Context, projectID, vectorStoreID string, p VectorStoreFileListParams) (*Page[schema.VectorStoreFile], error)
 	// VectorStoreFileDelete removes the file from the store with its chunks.
 	VectorStoreFileDelete(ctx context.Context, projectID, vectorStoreID, fileID string) error

@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Run", func(t *testing.T) { testRun(t, newStore) })
 	t.Run("File", func(t *testing.T) { testFile(t, newStore) })
 	t.Run("Pagination", func(t *testing.T) { testPagination(t, newStore) })
+	t.Run("VectorStore", func(t *testing.T) { testVectorStore(t, newStore) })
 }
 
 // testBundle is what most tests start from: a fresh store and two projects,
