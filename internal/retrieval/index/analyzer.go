@@ -7,8 +7,10 @@ import (
 )
 
 // Analyzer turns text into index terms: it splits on anything that is not a
-// letter or digit, lower-cases, drops English stopwords and stems with
-// Porter2. An Analyzer is immutable and safe for concurrent use.
+// letter or digit (keeping decimals and in-word apostrophes), lower-cases,
+// drops English stopwords and stems with Porter2. Compounds get extra terms
+// so their spellings meet: "IL-6" also yields "il6", and "IL6" also "il"
+// and "6". An Analyzer is immutable and safe for concurrent use.
 type Analyzer struct {
 	stop map[string]struct{}
 	stem bool
@@ -40,17 +42,25 @@ func NewAnalyzer(o AnalyzerOptions) *Analyzer {
 // Terms returns the analyzed terms of text in order, stopwords left out.
 func (a *Analyzer) Terms(text string) []string {
 	var out []string
-	a.analyze(text, func(term string, _ int) { out = append(out, term) })
+	a.analyze(text, func(term string, _ int) { out = append(out, term) }, nil)
 	return out
 }
 
 // analyze calls emit for each term of text with its position; stopwords take
 // a position but are not emitted, so distances between terms stay those of
-// the text.
-func (a *Analyzer) analyze(text string, emit func(term string, pos int)) {
+// the text. If word is not nil it gets each lower-cased word that is not a
+// stopword before stemming, for character n-grams.
+func (a *Analyzer) analyze(text string, emit func(term string, pos int), word func(w string)) {
 	var sb strings.Builder
 	pos := 0
-	flush := func() {
+	prev, prevEnd := "", -1 // last raw word and the byte offset after it
+	term := func(w string) string {
+		if a.stem {
+			w = Stem(w)
+		}
+		return w
+	}
+	flush := func(start, end int) {
 		if sb.Len() == 0 {
 			return
 		}
@@ -61,17 +71,31 @@ func (a *Analyzer) analyze(text string, emit func(term string, pos int)) {
 			return
 		}
 		if _, stop := a.stop[w]; !stop {
-			if a.stem {
-				w = Stem(w)
+			if word != nil {
+				word(w)
 			}
-			emit(w, pos)
+			emit(term(w), pos)
+			// "il-6" also yields "il6", and "il6" also "il" and "6", so the
+			// two spellings meet.
+			if prevEnd >= 0 && start == prevEnd+1 && (text[prevEnd] == '-' || text[prevEnd] == '/') && len(prev)+len(w) <= 12 {
+				emit(term(prev+w), pos)
+			}
+			if i := letterDigitSplit(w); i > 0 {
+				emit(term(w[:i]), pos)
+				emit(term(w[i:]), pos)
+			}
 		}
+		prev, prevEnd = w, end
 		pos++
 	}
+	start := 0
 	for i := 0; i < len(text); {
 		r, size := utf8.DecodeRuneInString(text[i:])
 		switch {
 		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			if sb.Len() == 0 {
+				start = i
+			}
 			sb.WriteRune(unicode.ToLower(r))
 		case (r == '\'' || r == '’') && sb.Len() > 0 && i+size < len(text) && isWordByte(text[i+size]):
 			// An apostrophe inside a word ("alzheimer's") stays: the stemmer
@@ -84,11 +108,33 @@ func (a *Analyzer) analyze(text string, emit func(term string, pos int)) {
 				sb.WriteByte('.')
 			}
 		default:
-			flush()
+			flush(start, i)
 		}
 		i += size
 	}
-	flush()
+	flush(start, len(text))
+}
+
+// letterDigitSplit returns where a word of ASCII letters then digits (or
+// digits then letters) changes from one to the other, or 0.
+func letterDigitSplit(w string) int {
+	if len(w) < 2 {
+		return 0
+	}
+	split := 0
+	for i := 1; i < len(w); i++ {
+		a, b := w[i-1], w[i]
+		if !isWordByte(a) || !isWordByte(b) {
+			return 0
+		}
+		if isDigit(a) != isDigit(b) {
+			if split != 0 {
+				return 0
+			}
+			split = i
+		}
+	}
+	return split
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

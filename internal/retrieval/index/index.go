@@ -1,19 +1,19 @@
 // Package index is the in-memory search index behind file_search: one Index
 // per vector store, filled from the chunks the database keeps, answering
-// keyword (BM25F with proximity and pseudo-relevance feedback) and, when
-// chunks and the query carry embeddings, hybrid keyword+vector queries.
+// keyword and, when chunks and the query carry embeddings, hybrid
+// keyword+vector queries.
 //
-// Keyword scoring, in order:
-//   - BM25F over two fields, the chunk's document title and its text; a
-//     title match counts TitleWeight times a text match before saturation.
-//   - Pseudo-relevance feedback (RM3): the best FeedbackDocs hits of a first
-//     pass lend their most telling FeedbackTerms terms to a second pass, the
-//     original query keeping 1-FeedbackWeight of the weight.
-//   - Proximity: the best RerankDepth hits gain for pairs of query terms that
-//     occur near each other (within ProximityWindow positions).
+// Keyword scoring has two stages:
+//   - BM25F over two fields, the chunk's document title and its text (a
+//     title occurrence counts TitleWeight times a text one before
+//     saturation), on Porter2-stemmed words without stopwords.
+//   - The best RerankDepth chunks are rescored as a mix of that score and a
+//     BM25 score over the character trigrams of the words (NgramWeight),
+//     which matches spellings and word forms the stemmer keeps apart.
 //
-// The defaults of Options are the values measured best on SciFact (see
-// scifact_test.go); the Index is safe for concurrent readers and writers.
+// The defaults of Options are the values measured best on SciFact's
+// odd-numbered training queries (see scifact_test.go). An Index is safe for
+// concurrent use.
 package index
 
 import (
@@ -48,17 +48,18 @@ type docInfo struct {
 	alive      bool
 	textLen    int32
 	titleLen   int32
-	// terms are the distinct terms of the doc with their counts, for
-	// feedback and for removal.
-	terms []posting // doc field holds the term id here
-	// seq is the text's term ids by position, noTerm at stopwords, for
-	// proximity.
-	seq    []uint32
-	vector []float32
-	vnorm  float32
+	// terms are the ids of the doc's distinct terms, for removal.
+	terms []uint32
+	// grams are the doc's distinct trigrams, id<<8 | count (at most 255),
+	// and gramLen their total count.
+	grams   []uint32
+	gramLen int32
+	vector  []float32
+	vnorm   float32
 }
 
-const noTerm = ^uint32(0)
+// noSlot marks a removed doc in a compaction remap.
+const noSlot = ^uint32(0)
 
 // Index is an in-memory search index over chunks. Its methods are safe for
 // concurrent use: searches share a read lock, Add and RemoveFile take the
@@ -83,6 +84,11 @@ type Index struct {
 	textNorm  []float32
 	titleNorm []float32
 
+	gramIDs  map[gramKey]uint32
+	gramDF   []int32
+	sumGrams int64
+	gramNorm []float32 // as textNorm, for the trigram bag
+
 	scratch sync.Pool // *searchScratch
 }
 
@@ -90,11 +96,12 @@ type Index struct {
 func New(opts Options) *Index {
 	opts = opts.withDefaults()
 	ix := &Index{
-		opts:   opts,
-		an:     NewAnalyzer(opts.Analyzer),
-		terms:  make(map[string]uint32),
-		byID:   make(map[string]uint32),
-		byFile: make(map[string][]uint32),
+		opts:    opts,
+		an:      NewAnalyzer(opts.Analyzer),
+		terms:   make(map[string]uint32),
+		byID:    make(map[string]uint32),
+		byFile:  make(map[string][]uint32),
+		gramIDs: make(map[gramKey]uint32),
 	}
 	ix.scratch.New = func() any { return new(searchScratch) }
 	return ix
@@ -114,32 +121,31 @@ func (ix *Index) Len() int {
 type analyzed struct {
 	doc      Doc
 	counts   map[string][2]int // term -> (text count, title count)
-	seq      []string          // "" at stopwords
+	grams    map[gramKey]int
 	textLen  int
 	titleLen int
+	gramLen  int
 }
 
 func (ix *Index) analyzeDoc(d Doc) analyzed {
-	a := analyzed{doc: d, counts: make(map[string][2]int)}
-	last := -1
-	ix.an.analyze(d.Text, func(term string, pos int) {
-		for last+1 < pos {
-			a.seq = append(a.seq, "")
-			last++
-		}
-		a.seq = append(a.seq, term)
-		last = pos
+	a := analyzed{doc: d, counts: make(map[string][2]int), grams: make(map[gramKey]int)}
+	gram := func(k gramKey) {
+		a.grams[k]++
+		a.gramLen++
+	}
+	word := func(w string) { trigrams(w, gram) }
+	ix.an.analyze(d.Text, func(term string, _ int) {
 		c := a.counts[term]
 		c[0]++
 		a.counts[term] = c
 		a.textLen++
-	})
+	}, word)
 	ix.an.analyze(d.Title, func(term string, _ int) {
 		c := a.counts[term]
 		c[1]++
 		a.counts[term] = c
 		a.titleLen++
-	})
+	}, word)
 	return a
 }
 
@@ -188,24 +194,30 @@ func (ix *Index) addLocked(a analyzed) {
 	di := docInfo{
 		id: a.doc.ID, fileID: a.doc.FileID, alive: true,
 		textLen: int32(a.textLen), titleLen: int32(a.titleLen),
-		terms: make([]posting, 0, len(a.counts)),
-		seq:   make([]uint32, len(a.seq)),
-	}
-	for i, t := range a.seq {
-		if t == "" {
-			di.seq[i] = noTerm
-		} else {
-			di.seq[i] = ix.termID(t)
-		}
+		terms:   make([]uint32, 0, len(a.counts)),
+		grams:   make([]uint32, 0, len(a.grams)),
+		gramLen: int32(a.gramLen),
 	}
 	for t, c := range a.counts {
 		id := ix.termID(t)
-		p := posting{doc: slot, tf: clamp16(c[0]), title: clamp16(c[1])}
-		ix.postings[id] = append(ix.postings[id], p)
+		ix.postings[id] = append(ix.postings[id], posting{doc: slot, tf: clamp16(c[0]), title: clamp16(c[1])})
 		ix.df[id]++
-		p.doc = id
-		di.terms = append(di.terms, p)
+		di.terms = append(di.terms, id)
 	}
+	for k, c := range a.grams {
+		id, ok := ix.gramIDs[k]
+		if !ok {
+			if len(ix.gramDF) >= 1<<24 {
+				continue // the packing's limit; unreachable in practice
+			}
+			id = uint32(len(ix.gramDF))
+			ix.gramIDs[k] = id
+			ix.gramDF = append(ix.gramDF, 0)
+		}
+		ix.gramDF[id]++
+		di.grams = append(di.grams, id<<8|uint32(min(c, 255)))
+	}
+	ix.sumGrams += int64(a.gramLen)
 	if len(a.doc.Vector) > 0 {
 		di.vector = a.doc.Vector
 		var s float64
@@ -229,16 +241,20 @@ func (ix *Index) removeSlot(slot uint32) {
 	if !d.alive {
 		return
 	}
-	for _, p := range d.terms {
-		ix.df[p.doc]--
+	for _, id := range d.terms {
+		ix.df[id]--
 	}
+	for _, g := range d.grams {
+		ix.gramDF[g>>8]--
+	}
+	ix.sumGrams -= int64(d.gramLen)
 	d.alive = false
 	ix.live--
 	ix.dead++
 	ix.sumText -= int64(d.textLen)
 	ix.sumTitle -= int64(d.titleLen)
 	delete(ix.byID, d.id)
-	d.terms, d.seq, d.vector = nil, nil, nil
+	d.terms, d.grams, d.vector = nil, nil, nil
 }
 
 // RemoveFile removes every chunk of the file; it reports how many.
@@ -268,7 +284,7 @@ func (ix *Index) maybeCompact() {
 	docs := make([]docInfo, 0, ix.live)
 	for slot, d := range ix.docs {
 		if !d.alive {
-			remap[slot] = noTerm
+			remap[slot] = noSlot
 			continue
 		}
 		remap[slot] = uint32(len(docs))
@@ -277,7 +293,7 @@ func (ix *Index) maybeCompact() {
 	for t, ps := range ix.postings {
 		out := ps[:0]
 		for _, p := range ps {
-			if s := remap[p.doc]; s != noTerm {
+			if s := remap[p.doc]; s != noSlot {
 				p.doc = s
 				out = append(out, p)
 			}
@@ -290,7 +306,7 @@ func (ix *Index) maybeCompact() {
 	for f, slots := range ix.byFile {
 		out := slots[:0]
 		for _, s := range slots {
-			if r := remap[s]; r != noTerm {
+			if r := remap[s]; r != noSlot {
 				out = append(out, r)
 			}
 		}
@@ -306,21 +322,25 @@ func (ix *Index) renorm() {
 	if cap(ix.textNorm) < n {
 		ix.textNorm = make([]float32, n, n+n/2)
 		ix.titleNorm = make([]float32, n, n+n/2)
+		ix.gramNorm = make([]float32, n, n+n/2)
 	}
 	ix.textNorm = ix.textNorm[:n]
 	ix.titleNorm = ix.titleNorm[:n]
-	avgText, avgTitle := 1.0, 1.0
+	ix.gramNorm = ix.gramNorm[:n]
+	avgText, avgTitle, avgGrams := 1.0, 1.0, 1.0
 	if ix.live > 0 {
 		avgText = math.Max(float64(ix.sumText)/float64(ix.live), 1)
 		avgTitle = math.Max(float64(ix.sumTitle)/float64(ix.live), 1)
+		avgGrams = math.Max(float64(ix.sumGrams)/float64(ix.live), 1)
 	}
 	b, bt := ix.opts.B, ix.opts.TitleB
 	for i := range ix.docs {
 		d := &ix.docs[i]
 		if !d.alive {
-			ix.textNorm[i], ix.titleNorm[i] = 0, 0
+			ix.textNorm[i], ix.titleNorm[i], ix.gramNorm[i] = 0, 0, 0
 			continue
 		}
+		ix.gramNorm[i] = float32(1 / (1 - b + b*float64(max(d.gramLen, 1))/avgGrams))
 		// A length of at least 1 keeps the norm finite when b is 1.
 		ix.textNorm[i] = float32(1 / (1 - b + b*float64(max(d.textLen, 1))/avgText))
 		ix.titleNorm[i] = float32(1 / (1 - bt + bt*float64(max(d.titleLen, 1))/avgTitle))

@@ -1,8 +1,9 @@
 package index
 
-// Options are the index's tuned parameters. A zero field takes the default
-// given in its comment, measured on SciFact's odd-numbered training queries
-// (scifact_test.go); set a Disable field to turn a feature off.
+// Options are the index's tuned parameters. The defaults are the values
+// measured best on SciFact's odd-numbered training queries
+// (scifact_test.go); a zero K1, B, TitleB, TitleWeight, RerankDepth or
+// VectorWeight takes its default.
 type Options struct {
 	// K1 is BM25's term-frequency saturation. Default 1.2.
 	K1 float64
@@ -14,25 +15,11 @@ type Options struct {
 	// text (BM25F). Default 1.
 	TitleWeight float64
 
-	// FeedbackDocs, FeedbackTerms and FeedbackWeight configure RM3
-	// pseudo-relevance feedback: the first pass's best FeedbackDocs hits
-	// lend their FeedbackTerms heaviest terms to a second pass, where they
-	// weigh FeedbackWeight against 1-FeedbackWeight for the query. Defaults
-	// 10, 10, 0.5.
-	FeedbackDocs   int
-	FeedbackTerms  int
-	FeedbackWeight float64
-	// DisableFeedback turns pseudo-relevance feedback off.
-	DisableFeedback bool
-
-	// ProximityWeight scales the bonus for adjacent query terms that occur
-	// within ProximityWindow positions of each other, applied to the best
-	// RerankDepth hits. Defaults 0.1, 8, 100.
-	ProximityWeight float64
-	ProximityWindow int
-	RerankDepth     int
-	// DisableProximity turns the proximity bonus off.
-	DisableProximity bool
+	// NgramWeight is the share of the character-trigram score in the
+	// keyword score of the best RerankDepth chunks; 0 turns trigrams off.
+	// Default (DefaultOptions) 0.5, RerankDepth 100.
+	NgramWeight float64
+	RerankDepth int
 
 	// VectorWeight is the share of the cosine similarity in a hybrid score
 	// (the keyword score has the rest). Default 0.5.
@@ -42,16 +29,13 @@ type Options struct {
 	Analyzer AnalyzerOptions
 }
 
-// DefaultOptions returns the options New uses for zero fields.
-func DefaultOptions() Options { return Options{}.withDefaults() }
+// DefaultOptions returns the shipped options.
+func DefaultOptions() Options {
+	return Options{NgramWeight: 0.5}.withDefaults()
+}
 
 func (o Options) withDefaults() Options {
 	def := func(v *float64, d float64) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	defInt := func(v *int, d int) {
 		if *v == 0 {
 			*v = d
 		}
@@ -60,12 +44,9 @@ func (o Options) withDefaults() Options {
 	def(&o.B, 0.75)
 	def(&o.TitleB, 0.75)
 	def(&o.TitleWeight, 1)
-	defInt(&o.FeedbackDocs, 10)
-	defInt(&o.FeedbackTerms, 10)
-	def(&o.FeedbackWeight, 0.5)
-	def(&o.ProximityWeight, 0.1)
-	defInt(&o.ProximityWindow, 8)
-	defInt(&o.RerankDepth, 100)
 	def(&o.VectorWeight, 0.5)
+	if o.RerankDepth == 0 {
+		o.RerankDepth = 100
+	}
 	return o
 }

@@ -202,7 +202,7 @@ func judge(hits []Hit, rels map[string]int) (ndcg, r10, r100 float64) {
 
 func TestSciFact(t *testing.T) {
 	sf := loadSciFact(t)
-	ix := New(Options{})
+	ix := New(DefaultOptions())
 	ix.Add(sf.docs...)
 	tune, held, all := evaluate(ix, sf.queries)
 	t.Logf("tune (odd ids)  %v", tune)
@@ -228,4 +228,23 @@ func TestSciFactSweep(t *testing.T) {
 type variant struct {
 	name string
 	opts Options
+}
+
+func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// BenchmarkSearch runs the SciFact queries, in turn, against the SciFact
+// corpus with the default options.
+func BenchmarkSearch(b *testing.B) {
+	sf := loadSciFact(b)
+	ix := New(DefaultOptions())
+	ix.Add(sf.docs...)
+	qs := make([]Query, len(sf.queries))
+	for i, q := range sf.queries {
+		qs[i] = Query{Text: []string{q.text}, Limit: 10}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		ix.Search(qs[i%len(qs)])
+	}
 }

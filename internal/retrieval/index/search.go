@@ -2,7 +2,6 @@ package index
 
 import (
 	"math"
-	"slices"
 	"sort"
 )
 
@@ -25,12 +24,13 @@ type Query struct {
 type Hit struct {
 	DocID  string
 	FileID string
-	// Score is in [0,1], higher is better. The keyword part is the chunk's
-	// BM25F score (plus proximity bonus) divided by the most any chunk could
-	// score for the same weighted query terms, that is the score of a chunk
-	// holding every query term infinitely often and near each other: roughly
-	// the share of the query's information the chunk matches. With vectors,
-	// Score = (1-VectorWeight)·keyword + VectorWeight·max(0, cosine).
+	// Score is in [0,1], higher is better. The keyword score mixes two
+	// parts, each the chunk's BM25 score divided by the most any chunk could
+	// score for the query (a chunk holding every query term, or trigram,
+	// infinitely often): roughly the share of the query the chunk matches,
+	// so it is comparable across queries. keyword = (1-NgramWeight)·words +
+	// NgramWeight·trigrams. With vectors, Score = (1-VectorWeight)·keyword +
+	// VectorWeight·max(0, cosine).
 	Score float64
 }
 
@@ -52,12 +52,11 @@ type searchScratch struct {
 	acc     []float32
 	touched []uint32
 	top     []scored
-	qidx    []int8 // term id -> query term index+1, for proximity
 	qterms  []qterm
-	fb      map[uint32]float64
-	last    []int32
-	pairs   []float32
-	pw      []float32
+	// qgram maps a trigram id to its query weight·idf·(k1+1), 0 when the
+	// query lacks it; qgrams lists the ids set, to clear them.
+	qgram  []float32
+	qgrams []uint32
 }
 
 // Search returns the best hits for q, best first.
@@ -80,16 +79,13 @@ func (ix *Index) Search(q Query) []Hit {
 	}
 	s.acc = s.acc[:n]
 
-	useVec := len(q.Vector) > 0
 	var results []scored
-	switch {
-	case len(q.Text) == 1 && !useVec:
+	if len(q.Text) == 1 && len(q.Vector) == 0 {
 		results = ix.keyword(s, q.Text[0], keep, limit)
-		results = slices.Clone(results)
-	default:
+	} else {
 		results = ix.fused(s, q, keep, limit)
 	}
-	hits := make([]Hit, 0, len(results))
+	hits := make([]Hit, 0, min(len(results), limit))
 	for _, r := range results {
 		if float64(r.score) < q.ScoreThreshold || len(hits) == limit {
 			break
@@ -103,10 +99,9 @@ func (ix *Index) Search(q Query) []Hit {
 // fused handles several query strings and vectors: keyword scores are
 // combined by max over the strings, then mixed with cosine similarity.
 func (ix *Index) fused(s *searchScratch, q Query, keep func(string) bool, limit int) []scored {
-	depth := max(limit, ix.opts.RerankDepth)
 	best := make(map[uint32]float32)
 	for _, text := range q.Text {
-		for _, r := range ix.keyword(s, text, keep, depth) {
+		for _, r := range ix.keyword(s, text, keep, limit) {
 			if r.score > best[r.slot] {
 				best[r.slot] = r.score
 			}
@@ -152,19 +147,36 @@ func dot32(a, b []float32) float32 {
 }
 
 func sortScored(xs []scored) {
-	sort.Slice(xs, func(i, j int) bool {
-		if xs[i].score != xs[j].score {
-			return xs[i].score > xs[j].score
-		}
-		return xs[i].slot < xs[j].slot
-	})
+	sort.Slice(xs, func(i, j int) bool { return better(xs[i], xs[j]) })
 }
 
-// keyword returns the top k chunks for one query string with normalised
-// scores, best first, in scratch memory (valid until the next call on s).
+// keyword returns the top k kept chunks for one query string with
+// normalised scores, best first, in scratch memory (valid until the next
+// call on s).
 func (ix *Index) keyword(s *searchScratch, text string, keep func(string) bool, k int) []scored {
 	o := &ix.opts
 	s.qterms = s.qterms[:0]
+	useGrams := o.NgramWeight > 0
+	if cap(s.qgram) < len(ix.gramDF) {
+		s.qgram = make([]float32, len(ix.gramDF))
+	}
+	s.qgram = s.qgram[:len(ix.gramDF)]
+	s.qgrams = s.qgrams[:0]
+	var gramUB float64
+	gram := func(key gramKey) {
+		id, ok := ix.gramIDs[key]
+		if !ok || ix.gramDF[id] == 0 || s.qgram[id] != 0 {
+			return // each query trigram counts once
+		}
+		w := ix.idfOf(ix.gramDF[id]) * (o.K1 + 1)
+		s.qgram[id] = float32(w)
+		s.qgrams = append(s.qgrams, id)
+		gramUB += w
+	}
+	var word func(string)
+	if useGrams {
+		word = func(w string) { trigrams(w, gram) }
+	}
 	ix.an.analyze(text, func(term string, _ int) {
 		id, ok := ix.terms[term]
 		if !ok || ix.df[id] == 0 {
@@ -172,41 +184,44 @@ func (ix *Index) keyword(s *searchScratch, text string, keep func(string) bool, 
 		}
 		for i := range s.qterms {
 			if s.qterms[i].id == id {
-				s.qterms[i].w++
-				return
+				return // a repeated query word counts once
 			}
 		}
-		s.qterms = append(s.qterms, qterm{id: id, w: 1, idf: ix.idf(id)})
-	})
-	if len(s.qterms) == 0 || ix.live == 0 {
+		s.qterms = append(s.qterms, qterm{id: id, w: 1, idf: ix.idfOf(ix.df[id])})
+	}, word)
+	defer func() {
+		for _, id := range s.qgrams {
+			s.qgram[id] = 0
+		}
+	}()
+	if len(s.qterms) == 0 && len(s.qgrams) == 0 || ix.live == 0 {
 		return nil
 	}
 	depth := k
-	if !o.DisableProximity {
+	if useGrams {
 		depth = max(depth, o.RerankDepth)
 	}
-	if !o.DisableFeedback {
-		depth = max(depth, o.FeedbackDocs)
+	top := ix.retrieve(s, s.qterms, keep, depth)
+	var ub float64
+	for _, t := range s.qterms {
+		ub += t.w * t.idf * (o.K1 + 1)
 	}
-	qt := s.qterms
-	top := ix.retrieve(s, qt, keep, depth)
-	ub := ix.upperBound(qt)
-	if !o.DisableFeedback && len(top) > 0 {
-		qt = ix.expand(s, top)
-		top = ix.retrieve(s, qt, keep, depth)
-		ub = ix.upperBound(qt)
-	}
-	// Proximity uses the original query's order: adjacent words in the
-	// question are the phrases worth rewarding.
-	if !o.DisableProximity && len(s.qterms) > 1 {
-		ub += ix.proximity(s, qt[:len(s.qterms)], top)
-		sortScored(top)
+	ww := float32(1)
+	if useGrams {
+		ww = float32(1 - o.NgramWeight)
 	}
 	if ub > 0 {
-		inv := float32(1 / ub)
-		for i := range top {
-			top[i].score = min(top[i].score*inv, 1)
-		}
+		ww /= float32(ub)
+	}
+	for i := range top {
+		top[i].score *= ww
+	}
+	if useGrams && gramUB > 0 {
+		ix.rerankGrams(s, top, float32(o.NgramWeight/gramUB))
+		sortScored(top)
+	}
+	for i := range top {
+		top[i].score = min(top[i].score, 1)
 	}
 	if len(top) > k {
 		top = top[:k]
@@ -214,18 +229,30 @@ func (ix *Index) keyword(s *searchScratch, text string, keep func(string) bool, 
 	return top
 }
 
-// idf is BM25's inverse document frequency (Lucene's, never negative).
-func (ix *Index) idf(id uint32) float64 {
-	df := float64(ix.df[id])
-	return math.Log(1 + (float64(ix.live)-df+0.5)/(df+0.5))
+// idfOf is BM25's inverse document frequency (Lucene's, never negative).
+func (ix *Index) idfOf(df int32) float64 {
+	d := float64(df)
+	return math.Log(1 + (float64(ix.live)-d+0.5)/(d+0.5))
 }
 
-func (ix *Index) upperBound(qt []qterm) float64 {
-	var ub float64
-	for _, t := range qt {
-		ub += t.w * t.idf * (ix.opts.K1 + 1)
+// rerankGrams adds to each of top its trigram BM25 score times scale.
+func (ix *Index) rerankGrams(s *searchScratch, top []scored, scale float32) {
+	k1 := float32(ix.opts.K1)
+	qg := s.qgram
+	for i := range top {
+		d := &ix.docs[top[i].slot]
+		norm := ix.gramNorm[top[i].slot]
+		var sum float32
+		for _, g := range d.grams {
+			w := qg[g>>8]
+			if w == 0 {
+				continue
+			}
+			f := float32(g&0xff) * norm
+			sum += w * f / (k1 + f)
+		}
+		top[i].score += sum * scale
 	}
-	return ub
 }
 
 // retrieve scores every chunk holding a query term (BM25F) and returns the
@@ -311,140 +338,4 @@ func siftDown(h []scored, i int) {
 		h[i], h[m] = h[m], h[i]
 		i = m
 	}
-}
-
-// expand builds the RM3 query: the original terms (weights summing to 1)
-// mixed with the heaviest terms of the feedback documents, each weighted by
-// its share of the documents' text times the document's score share.
-func (ix *Index) expand(s *searchScratch, top []scored) []qterm {
-	o := &ix.opts
-	nfb := min(o.FeedbackDocs, len(top))
-	if s.fb == nil {
-		s.fb = make(map[uint32]float64)
-	}
-	clear(s.fb)
-	var total float64
-	for _, r := range top[:nfb] {
-		total += float64(r.score)
-	}
-	for _, r := range top[:nfb] {
-		d := &ix.docs[r.slot]
-		l := float64(d.textLen + d.titleLen)
-		if l == 0 || total == 0 {
-			continue
-		}
-		dw := float64(r.score) / total / l
-		for _, p := range d.terms {
-			s.fb[p.doc] += dw * float64(p.tf+p.title)
-		}
-	}
-	type tw struct {
-		id uint32
-		w  float64
-	}
-	cand := make([]tw, 0, len(s.fb))
-	for id, w := range s.fb {
-		cand = append(cand, tw{id, w})
-	}
-	sort.Slice(cand, func(i, j int) bool {
-		if cand[i].w != cand[j].w {
-			return cand[i].w > cand[j].w
-		}
-		return cand[i].id < cand[j].id
-	})
-	cand = cand[:min(len(cand), o.FeedbackTerms)]
-	var fbSum, qSum float64
-	for _, c := range cand {
-		fbSum += c.w
-	}
-	for _, t := range s.qterms {
-		qSum += t.w
-	}
-	lam := o.FeedbackWeight
-	out := make([]qterm, 0, len(s.qterms)+len(cand))
-	for _, t := range s.qterms {
-		t.w = (1 - lam) * t.w / qSum
-		out = append(out, t)
-	}
-	for _, c := range cand {
-		w := lam * c.w / fbSum
-		if i := slices.IndexFunc(out, func(t qterm) bool { return t.id == c.id }); i >= 0 {
-			out[i].w += w
-			continue
-		}
-		out = append(out, qterm{id: c.id, w: w, idf: ix.idf(c.id)})
-	}
-	return out
-}
-
-// proximity adds to each of top a bonus for pairs of query terms adjacent
-// in the query that occur within ProximityWindow positions of each other in
-// the chunk text (either order), saturated like a BM25 term with weight the
-// lesser idf of the two. It returns the largest bonus possible.
-func (ix *Index) proximity(s *searchScratch, qt []qterm, top []scored) float64 {
-	o := &ix.opts
-	if len(qt) > 127 {
-		qt = qt[:127]
-	}
-	if cap(s.qidx) < len(ix.postings) {
-		s.qidx = make([]int8, len(ix.postings))
-	}
-	s.qidx = s.qidx[:len(ix.postings)]
-	for i, t := range qt {
-		s.qidx[t.id] = int8(i + 1)
-	}
-	defer func() {
-		for _, t := range qt {
-			s.qidx[t.id] = 0
-		}
-	}()
-	nq := len(qt)
-	if cap(s.last) < nq {
-		s.last = make([]int32, nq)
-		s.pairs = make([]float32, nq)
-	}
-	last, pairs := s.last[:nq], s.pairs[:nq]
-	// Pair i joins query terms i and i+1.
-	pw := s.pw[:0]
-	var ub float64
-	for i := 0; i+1 < nq; i++ {
-		w := o.ProximityWeight * math.Min(qt[i].w*qt[i].idf, qt[i+1].w*qt[i+1].idf) * (o.K1 + 1)
-		ub += w
-		pw = append(pw, float32(w))
-	}
-	s.pw = pw
-	win := int32(o.ProximityWindow)
-	k1 := float32(o.K1)
-	for ti := range top {
-		d := &ix.docs[top[ti].slot]
-		for i := range last {
-			last[i] = -1 << 30
-			pairs[i] = 0
-		}
-		for pos, id := range d.seq {
-			if id == noTerm {
-				continue
-			}
-			j := int(s.qidx[id]) - 1
-			if j < 0 {
-				continue
-			}
-			p := int32(pos)
-			if j > 0 && p-last[j-1] <= win {
-				pairs[j-1]++
-			}
-			if j+1 < nq && p-last[j+1] <= win {
-				pairs[j]++
-			}
-			last[j] = p
-		}
-		var bonus float32
-		for i := 0; i+1 < nq; i++ {
-			if c := pairs[i]; c > 0 {
-				bonus += pw[i] * c / (k1 + c)
-			}
-		}
-		top[ti].score += bonus
-	}
-	return ub
 }
