@@ -139,6 +139,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusOK, map[string]int{"input_tokens": conv.promptTokens()})
 		return
+	case "/v1/embeddings", "/embeddings":
+		s.serveEmbeddings(w, r, rec)
+		return
 	case "/v1/models", "/models":
 		s.record(rec)
 		if allowMethod(w, r, wire, http.MethodGet) {
