@@ -414,4 +414,3 @@ func TestBackoffGrowsWithJitter(t *testing.T) {
 		t.Fatalf("Retry-After not capped: %v", d)
 	}
 }
-
