@@ -33,6 +33,9 @@ var ErrLeaseLost = errors.New("store: run lease lost")
 // Store is the persistence contract. Implementations must be safe for
 // concurrent use and must make every multi-row write atomic.
 type Store interface {
+	// VectorStores is the vector store part of the contract (vectorstore.go).
+	VectorStores
+
 	// Close releases the database.
 	Close() error
 	// Migrate applies pending migrations; it is idempotent.
