@@ -18,11 +18,11 @@ var _ store.VectorStores = (*Store)(nil)
 // fileCounts aggregates the file rows f joined to a store or batch: the
 // counts by status, the total and the usage, in schema.VectorStoreFileCounts
 // order (see scanCounts).
-const fileCounts = `count(f.id) FILTER (WHERE f.status = 'in_progress'),
-    count(f.id) FILTER (WHERE f.status = 'completed'),
-    count(f.id) FILTER (WHERE f.status = 'failed'),
-    count(f.id) FILTER (WHERE f.status = 'cancelled'),
-    count(f.id), coalesce(sum(f.usage_bytes), 0)`
+const fileCounts = `count(f.status) FILTER (WHERE f.status = 'in_progress'),
+    count(f.status) FILTER (WHERE f.status = 'completed'),
+    count(f.status) FILTER (WHERE f.status = 'failed'),
+    count(f.status) FILTER (WHERE f.status = 'cancelled'),
+    count(f.status), coalesce(sum(f.usage_bytes), 0)`
 
 // countDest returns the scan destinations of fileCounts.
 func countDest(c *schema.VectorStoreFileCounts, usage *int64) []any {

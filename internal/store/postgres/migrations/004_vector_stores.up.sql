@@ -66,7 +66,7 @@ CREATE TABLE vector_store_files (
 -- Lists (all files, or by status), the derived counts and the version.
 CREATE INDEX vector_store_files_store_seq ON vector_store_files (vector_store_id, seq);
 CREATE INDEX vector_store_files_store_status ON vector_store_files (vector_store_id, status, seq) INCLUDE (usage_bytes, rev);
-CREATE INDEX vector_store_files_batch ON vector_store_files (batch_id, seq) WHERE batch_id IS NOT NULL;
+CREATE INDEX vector_store_files_batch ON vector_store_files (batch_id, seq) INCLUDE (status, usage_bytes) WHERE batch_id IS NOT NULL;
 -- Claiming: only files waiting for ingestion, in claim order.
 CREATE INDEX vector_store_files_claim ON vector_store_files (seq) WHERE status = 'in_progress';
 

@@ -56,10 +56,11 @@ CREATE TABLE vector_store_files (
     UNIQUE (vector_store_id, id),
     CHECK ((lease_owner IS NULL) = (lease_expires_at IS NULL))
 );
--- Lists (all files, or by status) and the derived counts.
+-- Lists (all files, or by status); the derived counts read only the
+-- (covering) status and batch indexes.
 CREATE INDEX vector_store_files_store_seq ON vector_store_files (vector_store_id, seq);
-CREATE INDEX vector_store_files_store_status ON vector_store_files (vector_store_id, status, seq);
-CREATE INDEX vector_store_files_batch ON vector_store_files (batch_id, seq) WHERE batch_id IS NOT NULL;
+CREATE INDEX vector_store_files_store_status ON vector_store_files (vector_store_id, status, seq, usage_bytes);
+CREATE INDEX vector_store_files_batch ON vector_store_files (batch_id, seq, status, usage_bytes) WHERE batch_id IS NOT NULL;
 -- Claiming: only files waiting for ingestion, in claim order.
 CREATE INDEX vector_store_files_claim ON vector_store_files (seq) WHERE status = 'in_progress';
 
