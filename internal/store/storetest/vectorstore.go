@@ -16,14 +16,10 @@ import (
 	"github.com/assistd/assistd/internal/store"
 )
 
-// vectorStores returns the bundle's store as a store.VectorStores.
+// vectorStores returns the vector store part of the bundle's store.
 func vectorStores(t *testing.T, b *testBundle) store.VectorStores {
 	t.Helper()
-	vs, ok := b.s.(store.VectorStores)
-	if !ok {
-		t.Fatalf("%T does not implement store.VectorStores", b.s)
-	}
-	return vs
+	return b.s
 }
 
 // newVectorStore returns a store created at createdAt that expires 7 days
@@ -871,14 +867,11 @@ func newVectorStoreWithID(id string) *schema.VectorStore {
 // BenchIngest measures ingestion's store side: 8 workers claim files and
 // finish each with two chunks of ~800 tokens and 384-dimension embeddings
 // (retrieval benchmarks ingest 5,183 files in at most 30 s), reporting
-// files/s. newStore must return a fresh, migrated store implementing
-// store.VectorStores and arrange for its cleanup.
+// files/s. newStore must return a fresh, migrated store and arrange for
+// its cleanup.
 func BenchIngest(b *testing.B, newStore func(b *testing.B) store.Store) {
 	ctx := context.Background()
-	s, ok := newStore(b).(store.VectorStores)
-	if !ok {
-		b.Fatal("store does not implement store.VectorStores")
-	}
+	s := newStore(b)
 	vs := newVectorStore(time.Now().Unix())
 	if err := s.VectorStoreCreate(ctx, "proj_1", vs, nil); err != nil {
 		b.Fatal(err)
