@@ -340,7 +340,8 @@ func (ix *Index) renorm() {
 			ix.textNorm[i], ix.titleNorm[i], ix.gramNorm[i] = 0, 0, 0
 			continue
 		}
-		ix.gramNorm[i] = float32(1 / (1 - b + b*float64(max(d.gramLen, 1))/avgGrams))
+		gb := ix.opts.gramB()
+		ix.gramNorm[i] = float32(1 / (1 - gb + gb*float64(max(d.gramLen, 1))/avgGrams))
 		// A length of at least 1 keeps the norm finite when b is 1.
 		ix.textNorm[i] = float32(1 / (1 - b + b*float64(max(d.textLen, 1))/avgText))
 		ix.titleNorm[i] = float32(1 / (1 - bt + bt*float64(max(d.titleLen, 1))/avgTitle))

@@ -7,7 +7,8 @@ package index
 type Options struct {
 	// K1 is BM25's term-frequency saturation. Default 1.2.
 	K1 float64
-	// B is BM25's length normalisation of the text field. Default 0.75.
+	// B is BM25's length normalisation of the text field (and of the
+	// trigram bag). Default 0.6.
 	B float64
 	// TitleB is the length normalisation of the title field. Default 0.75.
 	TitleB float64
@@ -17,7 +18,7 @@ type Options struct {
 
 	// NgramWeight is the share of the character-trigram score in the
 	// keyword score of the best RerankDepth chunks; 0 turns trigrams off.
-	// Default (DefaultOptions) 0.5, RerankDepth 100.
+	// Default (DefaultOptions) 0.4, RerankDepth 100.
 	NgramWeight float64
 	RerankDepth int
 
@@ -25,13 +26,16 @@ type Options struct {
 	// (the keyword score has the rest). Default 0.5.
 	VectorWeight float64
 
+	xGramK1 float64
+	xGramB  float64
+
 	// Analyzer configures tokenisation, stopwords and stemming.
 	Analyzer AnalyzerOptions
 }
 
 // DefaultOptions returns the shipped options.
 func DefaultOptions() Options {
-	return Options{NgramWeight: 0.5}.withDefaults()
+	return Options{NgramWeight: 0.4}.withDefaults()
 }
 
 func (o Options) withDefaults() Options {
@@ -41,7 +45,7 @@ func (o Options) withDefaults() Options {
 		}
 	}
 	def(&o.K1, 1.2)
-	def(&o.B, 0.75)
+	def(&o.B, 0.6)
 	def(&o.TitleB, 0.75)
 	def(&o.TitleWeight, 1)
 	def(&o.VectorWeight, 0.5)
@@ -49,4 +53,18 @@ func (o Options) withDefaults() Options {
 		o.RerankDepth = 100
 	}
 	return o
+}
+
+func (o *Options) gramK1() float64 {
+	if o.xGramK1 != 0 {
+		return o.xGramK1
+	}
+	return o.K1
+}
+
+func (o *Options) gramB() float64 {
+	if o.xGramB != 0 {
+		return o.xGramB
+	}
+	return o.B
 }

@@ -57,6 +57,7 @@ type searchScratch struct {
 	// query lacks it; qgrams lists the ids set, to clear them.
 	qgram  []float32
 	qgrams []uint32
+	qbits  []uint64 // the same set as a bitset, small enough for L1
 }
 
 // Search returns the best hits for q, best first.
@@ -161,6 +162,11 @@ func (ix *Index) keyword(s *searchScratch, text string, keep func(string) bool, 
 		s.qgram = make([]float32, len(ix.gramDF))
 	}
 	s.qgram = s.qgram[:len(ix.gramDF)]
+	if nw := (len(ix.gramDF) + 63) / 64; cap(s.qbits) < nw {
+		s.qbits = make([]uint64, nw)
+	} else {
+		s.qbits = s.qbits[:nw]
+	}
 	s.qgrams = s.qgrams[:0]
 	var gramUB float64
 	gram := func(key gramKey) {
@@ -168,8 +174,9 @@ func (ix *Index) keyword(s *searchScratch, text string, keep func(string) bool, 
 		if !ok || ix.gramDF[id] == 0 || s.qgram[id] != 0 {
 			return // each query trigram counts once
 		}
-		w := ix.idfOf(ix.gramDF[id]) * (o.K1 + 1)
+		w := ix.idfOf(ix.gramDF[id]) * (o.gramK1() + 1)
 		s.qgram[id] = float32(w)
+		s.qbits[id>>6] |= 1 << (id & 63)
 		s.qgrams = append(s.qgrams, id)
 		gramUB += w
 	}
@@ -192,6 +199,7 @@ func (ix *Index) keyword(s *searchScratch, text string, keep func(string) bool, 
 	defer func() {
 		for _, id := range s.qgrams {
 			s.qgram[id] = 0
+			s.qbits[id>>6] = 0
 		}
 	}()
 	if len(s.qterms) == 0 && len(s.qgrams) == 0 || ix.live == 0 {
@@ -237,19 +245,18 @@ func (ix *Index) idfOf(df int32) float64 {
 
 // rerankGrams adds to each of top its trigram BM25 score times scale.
 func (ix *Index) rerankGrams(s *searchScratch, top []scored, scale float32) {
-	k1 := float32(ix.opts.K1)
-	qg := s.qgram
+	k1 := float32(ix.opts.gramK1())
+	qg, bits := s.qgram, s.qbits
 	for i := range top {
-		d := &ix.docs[top[i].slot]
 		norm := ix.gramNorm[top[i].slot]
 		var sum float32
-		for _, g := range d.grams {
-			w := qg[g>>8]
-			if w == 0 {
+		for _, g := range ix.docs[top[i].slot].grams {
+			id := g >> 8
+			if bits[id>>6]&(1<<(id&63)) == 0 {
 				continue
 			}
 			f := float32(g&0xff) * norm
-			sum += w * f / (k1 + f)
+			sum += qg[id] * f / (k1 + f)
 		}
 		top[i].score += sum * scale
 	}
