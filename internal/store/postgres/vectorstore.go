@@ -65,7 +65,10 @@ func nullString(s string) *string {
 
 // upsertVectorStoreFile inserts one file row after replaceFiles deleted
 // any previous row of the file. A concurrent add of the same file may
-// insert first: then its row is reset to this one.
+// insert first: then its row is reset to this one. (Were that row
+// completed in the microseconds between the two statements, its rev would
+// leave the version's sum unaccounted: the version would still change,
+// but downwards.)
 const upsertVectorStoreFile = `INSERT INTO vector_store_files
     (id, vector_store_id, project_id, batch_id, status, usage_bytes, last_error, bytes, filename, created_at, data)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
