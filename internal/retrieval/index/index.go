@@ -11,13 +11,26 @@
 //     BM25 score over the character trigrams of the words (NgramWeight),
 //     which matches spellings and word forms the stemmer keeps apart.
 //
+// A query word counts once however often it is repeated.
+//
 // The defaults of Options are the values measured best on SciFact's
-// odd-numbered training queries (see scifact_test.go). An Index is safe for
-// concurrent use.
+// odd-numbered training queries (scifact_test.go; TestSciFactSweep prints
+// the ablations). On the even-numbered, held-out queries the defaults reach
+// nDCG@10 0.701 against 0.683 for plain BM25F; the trigram rerank is most of
+// the gain. RM3 pseudo-relevance feedback, a term-proximity bonus, British
+// to American spelling folding, prefix truncation and idf exponents were
+// measured too and left out: none beat noise on the tuning queries, and
+// RM3 lost 0.03.
+//
+// An Index is safe for concurrent use: searches share a read lock, writes
+// take the write lock after analysing their documents outside it. Term and
+// trigram dictionaries only grow; removed chunks are compacted away once
+// they are a quarter of the slots.
 package index
 
 import (
 	"math"
+	"slices"
 	"sync"
 )
 
@@ -217,6 +230,8 @@ func (ix *Index) addLocked(a analyzed) {
 		ix.gramDF[id]++
 		di.grams = append(di.grams, id<<8|uint32(min(c, 255)))
 	}
+	// A fixed order keeps float sums, and so rankings, the same every run.
+	slices.Sort(di.grams)
 	ix.sumGrams += int64(a.gramLen)
 	if len(a.doc.Vector) > 0 {
 		di.vector = a.doc.Vector
@@ -340,8 +355,7 @@ func (ix *Index) renorm() {
 			ix.textNorm[i], ix.titleNorm[i], ix.gramNorm[i] = 0, 0, 0
 			continue
 		}
-		gb := ix.opts.gramB()
-		ix.gramNorm[i] = float32(1 / (1 - gb + gb*float64(max(d.gramLen, 1))/avgGrams))
+		ix.gramNorm[i] = float32(1 / (1 - b + b*float64(max(d.gramLen, 1))/avgGrams))
 		// A length of at least 1 keeps the norm finite when b is 1.
 		ix.textNorm[i] = float32(1 / (1 - b + b*float64(max(d.textLen, 1))/avgText))
 		ix.titleNorm[i] = float32(1 / (1 - bt + bt*float64(max(d.titleLen, 1))/avgTitle))

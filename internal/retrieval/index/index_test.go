@@ -21,8 +21,8 @@ func near(a, b float64) bool { return math.Abs(a-b) < 1e-5 }
 
 func TestBM25Toy(t *testing.T) {
 	t.Parallel()
-	// Words only (NgramWeight 0) so the scores are plain BM25.
-	ix := New(Options{})
+	// Words only, so the scores are plain BM25.
+	ix := New(Options{DisableNgrams: true})
 	ix.Add(
 		Doc{ID: "d1", FileID: "f1", Text: "apple banana"},
 		Doc{ID: "d2", FileID: "f2", Text: "apple apple cherry"},
@@ -31,7 +31,8 @@ func TestBM25Toy(t *testing.T) {
 	if ix.Len() != 3 {
 		t.Fatalf("Len = %d, want 3", ix.Len())
 	}
-	k1, b := 1.2, 0.75
+	def := DefaultOptions()
+	k1, b := def.K1, def.B
 	avg := (2.0 + 3 + 1) / 3
 	tfn := func(tf, l float64) float64 { return tf / (1 - b + b*l/avg) }
 	sat := func(f float64) float64 { return f * (k1 + 1) / (k1 + f) }
@@ -83,7 +84,7 @@ func TestTitleWeight(t *testing.T) {
 		weight float64
 		first  string
 	}{{1, "title"}, {0.001, "body"}} {
-		ix := New(Options{TitleWeight: tc.weight})
+		ix := New(Options{TitleWeight: tc.weight, DisableNgrams: true})
 		ix.Add(docs...)
 		hits := ix.Search(Query{Text: []string{"zebra"}})
 		if len(hits) != 2 || hits[0].DocID != tc.first {
@@ -130,7 +131,7 @@ func TestTrigramsMatchVariants(t *testing.T) {
 	if len(hits) != 2 || hits[0].DocID != "us" {
 		t.Errorf("hits = %+v, want us first", hits)
 	}
-	words := New(Options{})
+	words := New(Options{DisableNgrams: true})
 	words.Add(docs...)
 	if h := words.Search(Query{Text: []string{"ischaemia heart"}}); len(h) != 2 || h[0].Score != h[1].Score {
 		t.Errorf("words only: hits = %+v, want a tie", h)
@@ -334,4 +335,24 @@ func TestConcurrentUse(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+func TestTrigramFallback(t *testing.T) {
+	t.Parallel()
+	ix := New(DefaultOptions())
+	ix.Add(
+		Doc{ID: "hit", FileID: "f1", Text: "haemoglobin levels"},
+		Doc{ID: "miss", FileID: "f2", Text: "kidney"},
+	)
+	// No document has the word "hemoglobin"; its trigrams still find one.
+	hits := ix.Search(Query{Text: []string{"hemoglobin"}})
+	if len(hits) != 1 || hits[0].DocID != "hit" {
+		t.Fatalf("hits = %+v, want hit only", hits)
+	}
+	if s := hits[0].Score; s <= 0 || s > DefaultOptions().NgramWeight {
+		t.Errorf("score %v, want in (0, NgramWeight]", s)
+	}
+	if hits := New(DefaultOptions()).Search(Query{Text: []string{"hemoglobin"}}); len(hits) != 0 {
+		t.Errorf("empty index: %+v", hits)
+	}
 }

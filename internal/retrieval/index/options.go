@@ -2,8 +2,8 @@ package index
 
 // Options are the index's tuned parameters. The defaults are the values
 // measured best on SciFact's odd-numbered training queries
-// (scifact_test.go); a zero K1, B, TitleB, TitleWeight, RerankDepth or
-// VectorWeight takes its default.
+// (scifact_test.go); a zero field takes its default, so Options{} is what
+// ships.
 type Options struct {
 	// K1 is BM25's term-frequency saturation. Default 1.2.
 	K1 float64
@@ -17,26 +17,23 @@ type Options struct {
 	TitleWeight float64
 
 	// NgramWeight is the share of the character-trigram score in the
-	// keyword score of the best RerankDepth chunks; 0 turns trigrams off.
-	// Default (DefaultOptions) 0.4, RerankDepth 100.
+	// keyword score of the best RerankDepth chunks of the word search.
+	// Defaults 0.4 and 100.
 	NgramWeight float64
 	RerankDepth int
+	// DisableNgrams turns the trigram rerank off (plain BM25F).
+	DisableNgrams bool
 
 	// VectorWeight is the share of the cosine similarity in a hybrid score
 	// (the keyword score has the rest). Default 0.5.
 	VectorWeight float64
 
-	xGramK1 float64
-	xGramB  float64
-
 	// Analyzer configures tokenisation, stopwords and stemming.
 	Analyzer AnalyzerOptions
 }
 
-// DefaultOptions returns the shipped options.
-func DefaultOptions() Options {
-	return Options{NgramWeight: 0.4}.withDefaults()
-}
+// DefaultOptions returns the shipped options with every default filled in.
+func DefaultOptions() Options { return Options{}.withDefaults() }
 
 func (o Options) withDefaults() Options {
 	def := func(v *float64, d float64) {
@@ -48,23 +45,10 @@ func (o Options) withDefaults() Options {
 	def(&o.B, 0.6)
 	def(&o.TitleB, 0.75)
 	def(&o.TitleWeight, 1)
+	def(&o.NgramWeight, 0.4)
 	def(&o.VectorWeight, 0.5)
 	if o.RerankDepth == 0 {
 		o.RerankDepth = 100
 	}
 	return o
-}
-
-func (o *Options) gramK1() float64 {
-	if o.xGramK1 != 0 {
-		return o.xGramK1
-	}
-	return o.K1
-}
-
-func (o *Options) gramB() float64 {
-	if o.xGramB != 0 {
-		return o.xGramB
-	}
-	return o.B
 }

@@ -2,7 +2,7 @@ package index
 
 import (
 	"math"
-	"sort"
+	"slices"
 )
 
 // Query is one search.
@@ -10,7 +10,9 @@ type Query struct {
 	// Text holds one or more query strings; a chunk's keyword score is its
 	// best score over them.
 	Text []string
-	// Vector is the query's embedding, or nil for keyword search alone.
+	// Vector is the query's embedding, or nil for keyword search alone;
+	// chunks whose vectors differ in dimension are compared on keywords
+	// only.
 	Vector []float32
 	// Limit is the most hits returned; 0 means 10.
 	Limit int
@@ -24,12 +26,14 @@ type Query struct {
 type Hit struct {
 	DocID  string
 	FileID string
-	// Score is in [0,1], higher is better. The keyword score mixes two
-	// parts, each the chunk's BM25 score divided by the most any chunk could
-	// score for the query (a chunk holding every query term, or trigram,
-	// infinitely often): roughly the share of the query the chunk matches,
-	// so it is comparable across queries. keyword = (1-NgramWeight)·words +
-	// NgramWeight·trigrams. With vectors, Score = (1-VectorWeight)·keyword +
+	// Score is in [0,1], higher is better, and comparable across queries
+	// enough for a threshold. The keyword score mixes two parts, each the
+	// chunk's BM25 score divided by the most any chunk could score for the
+	// query (one holding every query word, or trigram, infinitely often),
+	// that is roughly the share of the query the chunk matches:
+	// keyword = (1-NgramWeight)·words + NgramWeight·trigrams. A query none
+	// of whose words is indexed is scored on trigrams alone, so at most
+	// NgramWeight. With vectors, Score = (1-VectorWeight)·keyword +
 	// VectorWeight·max(0, cosine).
 	Score float64
 }
@@ -98,11 +102,17 @@ func (ix *Index) Search(q Query) []Hit {
 }
 
 // fused handles several query strings and vectors: keyword scores are
-// combined by max over the strings, then mixed with cosine similarity.
+// combined by max over the strings, then mixed with cosine similarity over
+// every chunk whose vector has the query's dimension (brute force).
 func (ix *Index) fused(s *searchScratch, q Query, keep func(string) bool, limit int) []scored {
+	depth := limit
+	if len(q.Vector) > 0 {
+		// A chunk just past the keyword limit may still win on cosine.
+		depth = max(limit, ix.opts.RerankDepth)
+	}
 	best := make(map[uint32]float32)
 	for _, text := range q.Text {
-		for _, r := range ix.keyword(s, text, keep, limit) {
+		for _, r := range ix.keyword(s, text, keep, depth) {
 			if r.score > best[r.slot] {
 				best[r.slot] = r.score
 			}
@@ -116,7 +126,7 @@ func (ix *Index) fused(s *searchScratch, q Query, keep func(string) bool, limit 
 		qn := norm32(q.Vector)
 		for slot := range ix.docs {
 			d := &ix.docs[slot]
-			if !d.alive || len(d.vector) != len(q.Vector) || d.vnorm == 0 || qn == 0 {
+			if qn == 0 || !d.alive || len(d.vector) != len(q.Vector) || d.vnorm == 0 {
 				continue
 			}
 			cos := dot32(d.vector, q.Vector) / (d.vnorm * qn)
@@ -148,7 +158,15 @@ func dot32(a, b []float32) float32 {
 }
 
 func sortScored(xs []scored) {
-	sort.Slice(xs, func(i, j int) bool { return better(xs[i], xs[j]) })
+	slices.SortFunc(xs, func(a, b scored) int {
+		if better(a, b) {
+			return -1
+		}
+		if better(b, a) {
+			return 1
+		}
+		return 0
+	})
 }
 
 // keyword returns the top k kept chunks for one query string with
@@ -157,7 +175,7 @@ func sortScored(xs []scored) {
 func (ix *Index) keyword(s *searchScratch, text string, keep func(string) bool, k int) []scored {
 	o := &ix.opts
 	s.qterms = s.qterms[:0]
-	useGrams := o.NgramWeight > 0
+	useGrams := !o.DisableNgrams
 	if cap(s.qgram) < len(ix.gramDF) {
 		s.qgram = make([]float32, len(ix.gramDF))
 	}
@@ -174,7 +192,7 @@ func (ix *Index) keyword(s *searchScratch, text string, keep func(string) bool, 
 		if !ok || ix.gramDF[id] == 0 || s.qgram[id] != 0 {
 			return // each query trigram counts once
 		}
-		w := ix.idfOf(ix.gramDF[id]) * (o.gramK1() + 1)
+		w := ix.idfOf(ix.gramDF[id]) * (o.K1 + 1)
 		s.qgram[id] = float32(w)
 		s.qbits[id>>6] |= 1 << (id & 63)
 		s.qgrams = append(s.qgrams, id)
@@ -225,7 +243,14 @@ func (ix *Index) keyword(s *searchScratch, text string, keep func(string) bool, 
 		top[i].score *= ww
 	}
 	if useGrams && gramUB > 0 {
+		if len(top) == 0 {
+			// No query word is in the index (a misspelling, a spelling
+			// variant): score every chunk on trigrams alone. Rare, and
+			// linear in the index, so only then.
+			top = ix.allKept(s, keep)
+		}
 		ix.rerankGrams(s, top, float32(o.NgramWeight/gramUB))
+		top = slices.DeleteFunc(top, func(r scored) bool { return r.score == 0 })
 		sortScored(top)
 	}
 	for i := range top {
@@ -237,6 +262,18 @@ func (ix *Index) keyword(s *searchScratch, text string, keep func(string) bool, 
 	return top
 }
 
+// allKept returns every live chunk that keep accepts, scored 0, in s.top.
+func (ix *Index) allKept(s *searchScratch, keep func(string) bool) []scored {
+	out := s.top[:0]
+	for slot := range ix.docs {
+		if d := &ix.docs[slot]; d.alive && keep(d.fileID) {
+			out = append(out, scored{slot: uint32(slot)})
+		}
+	}
+	s.top = out
+	return out
+}
+
 // idfOf is BM25's inverse document frequency (Lucene's, never negative).
 func (ix *Index) idfOf(df int32) float64 {
 	d := float64(df)
@@ -245,7 +282,7 @@ func (ix *Index) idfOf(df int32) float64 {
 
 // rerankGrams adds to each of top its trigram BM25 score times scale.
 func (ix *Index) rerankGrams(s *searchScratch, top []scored, scale float32) {
-	k1 := float32(ix.opts.gramK1())
+	k1 := float32(ix.opts.K1)
 	qg, bits := s.qgram, s.qbits
 	for i := range top {
 		norm := ix.gramNorm[top[i].slot]
