@@ -44,7 +44,8 @@ type Doc struct {
 	Title string
 	// Text is the chunk's text.
 	Text string
-	// Vector is the chunk's embedding, or nil.
+	// Vector is the chunk's embedding, or nil. The index keeps the slice
+	// itself: do not change it afterwards.
 	Vector []float32
 }
 

@@ -34,11 +34,25 @@ func Stem(word string) string {
 
 // stemExceptions1 are the special forms checked before any step.
 var stemExceptions1 = map[string]string{
-	"skis": "ski", "skies": "sky", "dying": "die", "lying": "lie", "tying": "tie",
-	"idly": "idl", "gently": "gentl", "ugly": "ugli", "early": "earli", "only": "onli",
+	"skis":   "ski",
+	"skies":  "sky",
+	"dying":  "die",
+	"lying":  "lie",
+	"tying":  "tie",
+	"idly":   "idl",
+	"gently": "gentl",
+	"ugly":   "ugli",
+	"early":  "earli",
+	"only":   "onli",
 	"singly": "singl",
-	"sky":    "sky", "news": "news", "howe": "howe", "atlas": "atlas", "cosmos": "cosmos",
-	"bias": "bias", "andes": "andes",
+	// Invariant words.
+	"sky":    "sky",
+	"news":   "news",
+	"howe":   "howe",
+	"atlas":  "atlas",
+	"cosmos": "cosmos",
+	"bias":   "bias",
+	"andes":  "andes",
 }
 
 // stemExceptions2 are left alone once step 1a is done.

@@ -18,7 +18,8 @@ type Query struct {
 	Limit int
 	// ScoreThreshold drops hits scoring below it (0..1).
 	ScoreThreshold float64
-	// Keep filters by file; nil keeps every file.
+	// Keep filters by file; nil keeps every file. It is called under the
+	// index's read lock, so it must not call the Index.
 	Keep func(fileID string) bool
 }
 
