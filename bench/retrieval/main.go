@@ -252,7 +252,9 @@ func ingest(c *benchkit.Client, docs []doc, clients int) (*ingestion, error) {
 	for {
 		var got struct {
 			FileCounts struct {
-				InProgress, Completed, Failed int
+				InProgress int `json:"in_progress"`
+				Completed  int `json:"completed"`
+				Failed     int `json:"failed"`
 			} `json:"file_counts"`
 		}
 		if err := c.Do("GET", "/v1/vector_stores/"+vs.ID, nil, &got); err != nil {

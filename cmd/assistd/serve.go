@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/assistd/assistd/internal/api"
@@ -22,6 +23,8 @@ import (
 	"github.com/assistd/assistd/internal/engine"
 	"github.com/assistd/assistd/internal/llm"
 	"github.com/assistd/assistd/internal/metrics"
+	"github.com/assistd/assistd/internal/retrieval"
+	"github.com/assistd/assistd/internal/retrieval/embed"
 	"github.com/assistd/assistd/internal/sandbox"
 	"github.com/assistd/assistd/internal/schema"
 	"github.com/assistd/assistd/internal/store"
@@ -50,6 +53,8 @@ type Main struct {
 	Store  store.Store
 	HTTP   *http.Server
 	Engine *engine.Engine
+	// Retrieval ingests and searches vector stores (file_search).
+	Retrieval *retrieval.Service
 	// Sandbox runs code_interpreter; nil when the sandbox is unavailable.
 	Sandbox *sandbox.Manager
 	// Metrics is the server's Prometheus registry, served at GET /metrics
@@ -120,8 +125,22 @@ func (m *Main) open(ctx context.Context, getenv env, notice io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("models: %w", err)
 	}
+	rcfg := retrieval.Config{
+		Store:  m.Store,
+		Blobs:  blobs,
+		Logger: m.Logger,
+		Lease:  m.Config.RunLease,
+	}
+	if c := m.Config; c.EmbeddingsModel != "" {
+		rcfg.DefaultEmbeddingModel = c.EmbeddingsModel
+		rcfg.Embedders = map[string]retrieval.Embedder{c.EmbeddingsModel: embed.New(embed.Config{
+			BaseURL: c.EmbeddingsBaseURL, APIKey: c.EmbeddingsAPIKey, Model: c.EmbeddingsModel, Dimensions: c.EmbeddingsDimensions})}
+	}
+	m.Retrieval = retrieval.New(rcfg)
+	builtins := m.openSandbox(ctx, blobs)
+	builtins[schema.ToolFileSearch] = &engine.FileSearch{Store: m.Store, Retrieval: m.Retrieval, Tokens: m.Retrieval.CountTokens}
 	m.Engine = engine.New(engine.Config{
-		Builtins:              m.openSandbox(ctx, blobs),
+		Builtins:              builtins,
 		Store:                 m.Store,
 		Blobs:                 blobs,
 		Models:                router,
@@ -138,6 +157,7 @@ func (m *Main) open(ctx context.Context, getenv env, notice io.Writer) error {
 		MaxUploadBytes: m.Config.MaxUploadBytes,
 		MaxBodyBytes:   m.Config.MaxBodyBytes,
 		Engine:         m.Engine,
+		Retrieval:      m.Retrieval,
 	})
 	metricsMux := http.NewServeMux()
 	metricsMux.Handle("GET /metrics", m.Metrics.Handler())
@@ -237,7 +257,10 @@ func (m *Main) Run(ctx context.Context) error {
 	engineDone := make(chan struct{})
 	go func() {
 		defer close(engineDone)
+		var wg sync.WaitGroup
+		wg.Go(func() { m.Retrieval.Run(engineCtx) })
 		m.Engine.Run(engineCtx)
+		wg.Wait()
 	}()
 	defer func() {
 		stopEngine()

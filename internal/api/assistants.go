@@ -38,12 +38,15 @@ func (s *Server) createAssistant(w http.ResponseWriter, r *http.Request) error {
 	if err := req.Validate(); err != nil {
 		return err
 	}
-	if err := refuseVectorStoreHelper(req.ToolResources); err != nil {
-		return err
-	}
 	project := projectID(r)
 	ids, params := resourceFileParams("", req.ToolResources)
 	if err := s.checkFiles(r.Context(), project, ids, params); err != nil {
+		return err
+	}
+	if dialect(r) == DialectV1 {
+		v1Retrieval(req.ToolResources)
+	}
+	if err := s.prepareFileSearch(r.Context(), project, req.ToolResources, "tool_resources"); err != nil {
 		return err
 	}
 	a := req.Assistant(schema.NewID(schema.PrefixAssistant), s.cfg.Now().Unix())
@@ -112,6 +115,12 @@ func (s *Server) modifyAssistant(w http.ResponseWriter, r *http.Request) error {
 	project := projectID(r)
 	ids, params := resourceFileParams("", req.ToolResources.Ptr())
 	if err := s.checkFiles(r.Context(), project, ids, params); err != nil {
+		return err
+	}
+	if dialect(r) == DialectV1 {
+		v1Retrieval(req.ToolResources.Ptr())
+	}
+	if err := s.prepareFileSearch(r.Context(), project, req.ToolResources.Ptr(), "tool_resources"); err != nil {
 		return err
 	}
 	a, err := s.cfg.Store.AssistantUpdate(r.Context(), project, id, func(a *schema.Assistant) error {

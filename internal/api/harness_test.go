@@ -33,6 +33,8 @@ import (
 	"github.com/assistd/assistd/internal/engine"
 	"github.com/assistd/assistd/internal/llm"
 	"github.com/assistd/assistd/internal/modelstub"
+	"github.com/assistd/assistd/internal/retrieval"
+	"github.com/assistd/assistd/internal/retrieval/embed"
 	"github.com/assistd/assistd/internal/sandbox"
 	"github.com/assistd/assistd/internal/schema"
 	"github.com/assistd/assistd/internal/store/sqlite"
@@ -410,8 +412,9 @@ type harness struct {
 	A     openai.Client
 	B     openai.Client
 	// model is the scripted model server every run talks to over HTTP.
-	model  *modelstub.Server
-	engine *engine.Engine
+	model     *modelstub.Server
+	engine    *engine.Engine
+	retrieval *retrieval.Service
 }
 
 type harnessSettings struct {
@@ -425,6 +428,11 @@ type harnessSettings struct {
 	// sandbox, when set, runs code_interpreter through the engine's
 	// store-backed tool.
 	sandbox *sandbox.Manager
+	// retrieval configures file_search's ingestion and search.
+	retrieval retrieval.Config
+	// embeddingModel, when set, embeds new vector stores with the scripted
+	// model server's /v1/embeddings under that model name.
+	embeddingModel string
 }
 
 type harnessOption func(*harnessSettings)
@@ -450,6 +458,11 @@ func withRouter(f func(baseURL string) *llm.RouterConfig) harnessOption {
 // withSandbox runs code_interpreter in m.
 func withSandbox(m *sandbox.Manager) harnessOption {
 	return func(c *harnessSettings) { c.sandbox = m }
+}
+
+// withEmbeddings makes file_search embed with the scripted model server.
+func withEmbeddings(model string) harnessOption {
+	return func(c *harnessSettings) { c.embeddingModel = model }
 }
 
 // withEngine adjusts the engine's settings.
@@ -493,10 +506,24 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	if err != nil {
 		t.Fatalf("llm.NewRouter: %v", err)
 	}
+	rcfg2 := set.retrieval
+	rcfg2.Store, rcfg2.Blobs = st, blobs
+	if m := set.embeddingModel; m != "" {
+		rcfg2.DefaultEmbeddingModel = m
+		rcfg2.Embedders = map[string]retrieval.Embedder{m: embed.New(embed.Config{BaseURL: modelSrv.URL + "/v1", Model: m})}
+	}
+	if rcfg2.ScanInterval == 0 {
+		rcfg2.ScanInterval = 50 * time.Millisecond
+	}
+	ret := retrieval.New(rcfg2)
 	ecfg := set.engine
 	ecfg.Store, ecfg.Blobs, ecfg.Models, ecfg.Tokens = st, blobs, router, llm.NewCounter()
-	if set.sandbox != nil {
-		ecfg.Builtins = map[string]engine.BuiltinTool{schema.ToolCodeInterpreter: engine.NewCodeInterpreter(set.sandbox, st, blobs, func() int64 { return time.Now().Unix() })}
+	if ecfg.Builtins == nil {
+		// Tests that set their own built-in tools keep exactly those.
+		ecfg.Builtins = map[string]engine.BuiltinTool{schema.ToolFileSearch: &engine.FileSearch{Store: st, Retrieval: ret, Tokens: ret.CountTokens}}
+		if set.sandbox != nil {
+			ecfg.Builtins[schema.ToolCodeInterpreter] = engine.NewCodeInterpreter(set.sandbox, st, blobs, func() int64 { return time.Now().Unix() })
+		}
 	}
 	if ecfg.ScanInterval == 0 {
 		ecfg.ScanInterval = 50 * time.Millisecond
@@ -506,10 +533,13 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	engDone := make(chan struct{})
 	go func() {
 		defer close(engDone)
+		var wg sync.WaitGroup
+		wg.Go(func() { ret.Run(engCtx) })
 		eng.Run(engCtx)
+		wg.Wait()
 	}()
 	cfg := set.api
-	cfg.Engine = eng
+	cfg.Engine, cfg.Retrieval = eng, ret
 	srv := httptest.NewServer(api.New(cfg))
 	t.Cleanup(func() {
 		srv.Close()
@@ -527,7 +557,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	}
 	v := newSpecValidator(t, srv.Client().Transport)
 	hc := &http.Client{Transport: v, Timeout: 10 * time.Second}
-	h := &harness{t: t, dir: dir, srv: srv, store: st, v: v, http: hc, keyA: keyA, keyB: keyB, model: model, engine: eng}
+	h := &harness{t: t, dir: dir, srv: srv, store: st, v: v, http: hc, keyA: keyA, keyB: keyB, model: model, engine: eng, retrieval: ret}
 	h.A = h.client(keyA)
 	h.B = h.client(keyB)
 	return h

@@ -67,12 +67,3 @@ func messageFileParams(prefix string, m *schema.MessageCreateRequest) (ids, para
 	}
 	return ids, params
 }
-
-// refuseVectorStoreHelper rejects the tool_resources vector_stores helper
-// until vector stores exist.
-func refuseVectorStoreHelper(res *schema.ToolResources) error {
-	if res != nil && res.FileSearch != nil && len(res.FileSearch.VectorStores) > 0 {
-		return badRequest("tool_resources.file_search.vector_stores", "Creating vector stores through 'tool_resources.file_search.vector_stores' is not supported by this server yet; create the vector store first and pass 'vector_store_ids'.")
-	}
-	return nil
-}

@@ -56,6 +56,9 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.attachToThread(r.Context(), project, threadID, []*schema.Message{m}); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, viewMessage(r)(m))
 	return nil
 }

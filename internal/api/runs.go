@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/assistd/assistd/internal/engine"
@@ -137,6 +136,12 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) error {
 	for i := range req.AdditionalMessages {
 		msgs[i] = req.AdditionalMessages[i].Message(schema.NewID(schema.PrefixMessage), threadID, now)
 	}
+	if err := s.attachToThread(r.Context(), project, threadID, msgs); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("thread", threadID)
+		}
+		return err
+	}
 	sub := s.subscribe(req.Streamed(), run.ID)
 	defer sub.Close()
 	err = s.cfg.Engine.CreateRun(r.Context(), project, run, msgs)
@@ -181,9 +186,6 @@ func (s *Server) createThreadAndRun(w http.ResponseWriter, r *http.Request) erro
 	if treq == nil {
 		treq = &schema.ThreadCreateRequest{}
 	}
-	if err := refuseVectorStoreHelper(treq.ToolResources); err != nil {
-		return err
-	}
 	project := projectID(r)
 	ids, params := resourceFileParams("thread.", treq.ToolResources)
 	ri, rp := resourceFileParams("", req.ToolResources)
@@ -199,6 +201,12 @@ func (s *Server) createThreadAndRun(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
+	if err := s.prepareFileSearch(r.Context(), project, treq.ToolResources, "thread.tool_resources"); err != nil {
+		return err
+	}
+	if err := s.prepareFileSearch(r.Context(), project, req.ToolResources, "tool_resources"); err != nil {
+		return err
+	}
 	now := s.cfg.Now().Unix()
 	t := treq.Thread(schema.NewID(schema.PrefixThread), now)
 	if req.ToolResources != nil {
@@ -208,6 +216,9 @@ func (s *Server) createThreadAndRun(w http.ResponseWriter, r *http.Request) erro
 	msgs := make([]*schema.Message, len(treq.Messages))
 	for i := range treq.Messages {
 		msgs[i] = treq.Messages[i].Message(schema.NewID(schema.PrefixMessage), t.ID, now)
+	}
+	if err := s.attachToNewThread(r.Context(), project, t, msgs); err != nil {
+		return err
 	}
 	run, err := s.newRun(req.RunOptions, t.ID, a, nil)
 	if err != nil {
@@ -283,7 +294,7 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
 			run = changed
 		}
 	}
-	w.Header().Set("Openai-Poll-After-Ms", strconv.Itoa(s.cfg.PollAfterMs))
+	s.pollAfter(w)
 	writeJSON(w, http.StatusOK, viewRun(r)(run))
 	return nil
 }

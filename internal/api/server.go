@@ -11,6 +11,7 @@ import (
 
 	"github.com/assistd/assistd/internal/blob"
 	"github.com/assistd/assistd/internal/engine"
+	"github.com/assistd/assistd/internal/retrieval"
 	"github.com/assistd/assistd/internal/store"
 )
 
@@ -33,6 +34,8 @@ type Config struct {
 	Now func() time.Time
 	// Engine executes runs.
 	Engine *engine.Engine
+	// Retrieval ingests and searches vector stores.
+	Retrieval *retrieval.Service
 	// RunExpiry is how long a run may wait before it is expired
 	// (expires_at = created_at + RunExpiry); default 10 minutes.
 	RunExpiry time.Duration

@@ -36,9 +36,6 @@ func (s *Server) createThread(w http.ResponseWriter, r *http.Request) error {
 	if err := req.Validate(); err != nil {
 		return err
 	}
-	if err := refuseVectorStoreHelper(req.ToolResources); err != nil {
-		return err
-	}
 	project := projectID(r)
 	ids, params := resourceFileParams("", req.ToolResources)
 	for i := range req.Messages {
@@ -48,11 +45,17 @@ func (s *Server) createThread(w http.ResponseWriter, r *http.Request) error {
 	if err := s.checkFiles(r.Context(), project, ids, params); err != nil {
 		return err
 	}
+	if err := s.prepareFileSearch(r.Context(), project, req.ToolResources, "tool_resources"); err != nil {
+		return err
+	}
 	now := s.cfg.Now().Unix()
 	t := req.Thread(schema.NewID(schema.PrefixThread), now)
 	msgs := make([]*schema.Message, len(req.Messages))
 	for i := range req.Messages {
 		msgs[i] = req.Messages[i].Message(schema.NewID(schema.PrefixMessage), t.ID, now)
+	}
+	if err := s.attachToNewThread(r.Context(), project, t, msgs); err != nil {
+		return err
 	}
 	if err := s.cfg.Store.ThreadCreate(r.Context(), project, t, msgs); err != nil {
 		return err
@@ -101,6 +104,9 @@ func (s *Server) modifyThread(w http.ResponseWriter, r *http.Request) error {
 	project := projectID(r)
 	ids, params := resourceFileParams("", req.ToolResources.Ptr())
 	if err := s.checkFiles(r.Context(), project, ids, params); err != nil {
+		return err
+	}
+	if err := s.prepareFileSearch(r.Context(), project, req.ToolResources.Ptr(), "tool_resources"); err != nil {
 		return err
 	}
 	t, err := s.cfg.Store.ThreadUpdate(r.Context(), project, id, func(t *schema.Thread) error {

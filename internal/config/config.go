@@ -98,6 +98,18 @@ type Config struct {
 	RunLease time.Duration
 	// Models is the config file's "models" object (model routing), or nil.
 	Models json.RawMessage
+	// EmbeddingsBaseURL is the API root of an OpenAI-compatible
+	// /v1/embeddings provider for file_search's vector search; "" means
+	// keyword search only.
+	EmbeddingsBaseURL string
+	// EmbeddingsModel is the embedding model new vector stores use.
+	EmbeddingsModel string
+	// EmbeddingsAPIKey is the provider's key (best set through the
+	// environment, ASSISTD_EMBEDDINGS_API_KEY).
+	EmbeddingsAPIKey string
+	// EmbeddingsDimensions, when > 0, asks the provider for vectors of that
+	// length.
+	EmbeddingsDimensions int
 }
 
 // Default returns the configuration used when nothing is set.
@@ -141,6 +153,11 @@ const (
 	OptSandboxSessionMemory         = "sandbox-session-memory"
 	OptSandboxIdleTimeout           = "sandbox-idle-timeout"
 	OptMetricsListen                = "metrics-listen"
+	// file_search's embedding provider.
+	OptEmbeddingsBaseURL    = "embeddings-base-url"
+	OptEmbeddingsModel      = "embeddings-model"
+	OptEmbeddingsAPIKey     = "embeddings-api-key"
+	OptEmbeddingsDimensions = "embeddings-dimensions"
 	// OptModels is a file-only key: the model routing table (see
 	// internal/llm's RouterConfig), a JSON object rather than a scalar.
 	OptModels = "models"
@@ -187,6 +204,18 @@ var options = []option{
 	{OptMetricsListen, "where GET /metrics (Prometheus, no authentication) is served: empty for the API listener, off for nowhere, or host:port for a listener of its own",
 		func(c Config) string { return "" },
 		func(c *Config, v string) error { c.MetricsListen = strings.TrimSpace(v); return nil }},
+	{OptEmbeddingsBaseURL, "API root of an OpenAI-compatible embeddings provider for file_search's vector search (e.g. https://api.openai.com/v1, http://localhost:11434/v1); empty: keyword search only",
+		func(c Config) string { return "" },
+		func(c *Config, v string) error { c.EmbeddingsBaseURL = strings.TrimSpace(v); return nil }},
+	{OptEmbeddingsModel, "embedding model new vector stores use (e.g. text-embedding-3-small); needs embeddings-base-url",
+		func(c Config) string { return "" },
+		func(c *Config, v string) error { c.EmbeddingsModel = strings.TrimSpace(v); return nil }},
+	{OptEmbeddingsAPIKey, "the embeddings provider's API key (prefer the environment variable ASSISTD_EMBEDDINGS_API_KEY)",
+		func(c Config) string { return "" },
+		func(c *Config, v string) error { c.EmbeddingsAPIKey = strings.TrimSpace(v); return nil }},
+	{OptEmbeddingsDimensions, "length of the embedding vectors to ask for (0: the model's own)",
+		func(c Config) string { return "" },
+		func(c *Config, v string) (err error) { c.EmbeddingsDimensions, err = strconv.Atoi(v); return err }},
 	{OptListen, "TCP address to serve on, host:port (port 0 picks a free one)",
 		func(c Config) string { return c.Listen },
 		func(c *Config, v string) error { c.Listen = v; return nil }},
@@ -478,6 +507,14 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		add(OptShutdownTimeout, "must be positive, got %s", c.ShutdownTimeout)
+	}
+	if (c.EmbeddingsBaseURL == "") != (c.EmbeddingsModel == "") {
+		add(OptEmbeddingsModel, "embeddings-base-url and embeddings-model go together (both set, or neither)")
+	} else if c.EmbeddingsBaseURL != "" && !strings.HasPrefix(c.EmbeddingsBaseURL, "http://") && !strings.HasPrefix(c.EmbeddingsBaseURL, "https://") {
+		add(OptEmbeddingsBaseURL, "%q is not an http:// or https:// URL", c.EmbeddingsBaseURL)
+	}
+	if c.EmbeddingsDimensions < 0 {
+		add(OptEmbeddingsDimensions, "must not be negative, got %d", c.EmbeddingsDimensions)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

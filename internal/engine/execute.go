@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +36,10 @@ type execution struct {
 	// the Files they became (the latest write wins), so that the answers'
 	// sandbox:/mnt/data/… links get file_path annotations.
 	files map[string]string
+	// sources maps the file names the run's file_search calls returned to
+	// their file ids, so that the answers' citation markers get
+	// file_citation annotations. buildPrompt fills it from the steps.
+	sources map[string]string
 }
 
 // errStop ends an execution without touching the run further: the lease is
@@ -459,6 +464,10 @@ func (x *execution) messageContent(st *turnState) []schema.ContentPart {
 	}
 	text := schema.TextPart(st.text)
 	text.Text.Annotations = append(text.Text.Annotations, filePathAnnotations(st.text, x.files)...)
+	if cites := citationAnnotations(st.text, x.sources); len(cites) > 0 {
+		text.Text.Annotations = append(text.Text.Annotations, cites...)
+		slices.SortStableFunc(text.Text.Annotations, func(a, b schema.Annotation) int { return a.StartIndex - b.StartIndex })
+	}
 	return append(parts, text)
 }
 

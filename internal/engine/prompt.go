@@ -84,6 +84,7 @@ func (x *execution) buildPrompt(ctx context.Context, steps []*schema.RunStep) (*
 				case x.e.cfg.Builtins[c.Type] != nil:
 					name = c.Type
 					args, out = x.e.cfg.Builtins[c.Type].Replay(c)
+					x.addSources(c.FileSearch)
 				default:
 					continue
 				}
@@ -233,4 +234,20 @@ func (x *execution) countTokens(msgs []llm.Message, tools []llm.Tool) int {
 		n += 3 + len(m.Text())/4
 	}
 	return n
+}
+
+// addSources records the files a file_search call returned, for citations;
+// the first file of a name wins.
+func (x *execution) addSources(fs *schema.FileSearchCall) {
+	if fs == nil {
+		return
+	}
+	for _, r := range fs.Results {
+		if x.sources == nil {
+			x.sources = make(map[string]string)
+		}
+		if _, ok := x.sources[r.FileName]; !ok {
+			x.sources[r.FileName] = r.FileID
+		}
+	}
 }

@@ -1,0 +1,147 @@
+// Package retrieval is file_search: it ingests the files of vector stores
+// (extract text, chunk, embed, persist the chunks) as durable background
+// jobs, and searches stores through in-memory indexes built from the
+// persisted chunks, so that it behaves the same on every store backend.
+//
+// The vector store files table is the ingestion queue: a file that is
+// in_progress with no live lease is work for any replica, so ingestion
+// survives restarts and the death of the replica doing it.
+package retrieval
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/assistd/assistd/internal/blob"
+	"github.com/assistd/assistd/internal/retrieval/chunk"
+	"github.com/assistd/assistd/internal/retrieval/index"
+	"github.com/assistd/assistd/internal/schema"
+	"github.com/assistd/assistd/internal/store"
+)
+
+// Embedder turns texts into vectors (an OpenAI-compatible /v1/embeddings
+// client, see internal/retrieval/embed).
+type Embedder interface {
+	Embed(ctx context.Context, texts []string) ([][]float32, error)
+}
+
+// Config wires a Service.
+type Config struct {
+	Store  store.Store
+	Blobs  blob.Store
+	Logger *slog.Logger
+	Now    func() time.Time
+	// Embedders are the embedding models this server can use, by model
+	// name; none means keyword search only.
+	Embedders map[string]Embedder
+	// DefaultEmbeddingModel is the model new vector stores embed with ("" for
+	// none). It must name one of Embedders.
+	DefaultEmbeddingModel string
+	// Owner names this process in ingestion leases; unique per process.
+	Owner string
+	// Lease is how long an ingestion claim lasts without renewal.
+	Lease time.Duration
+	// Workers is how many files are ingested at once (default GOMAXPROCS).
+	Workers int
+	// ScanInterval is how often idle workers look for files queued by other
+	// replicas or left by dead ones.
+	ScanInterval time.Duration
+	// MaxAttempts bounds takeovers of one file's ingestion.
+	MaxAttempts int
+	// MaxFileBytes bounds the bytes read from one file.
+	MaxFileBytes int64
+	// MaxCachedStores bounds the in-memory indexes kept (least recently
+	// used are dropped and rebuilt from the database when needed again).
+	MaxCachedStores int
+}
+
+// Service ingests and searches vector stores.
+type Service struct {
+	cfg Config
+
+	wakeMu sync.Mutex
+	wakeCh chan struct{}
+
+	chunkers chunkers
+	indexes  indexCache
+	// keywords rewrites queries: lower-cased words, stopwords dropped, not
+	// stemmed (a user reads them).
+	keywords *index.Analyzer
+}
+
+// New returns a Service; call Run to start ingestion.
+func New(cfg Config) *Service {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Owner == "" {
+		cfg.Owner = schema.NewID("ingest_")
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 30 * time.Second
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.ScanInterval <= 0 {
+		cfg.ScanInterval = time.Second
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 3
+	}
+	if cfg.MaxFileBytes <= 0 {
+		cfg.MaxFileBytes = 512 << 20
+	}
+	if cfg.MaxCachedStores <= 0 {
+		cfg.MaxCachedStores = 64
+	}
+	s := &Service{cfg: cfg, wakeCh: make(chan struct{}), keywords: index.NewAnalyzer(index.AnalyzerOptions{NoStem: true})}
+	s.indexes.init(cfg.MaxCachedStores)
+	return s
+}
+
+// DefaultEmbeddingModel is the embedding model a new vector store records.
+func (s *Service) DefaultEmbeddingModel() string { return s.cfg.DefaultEmbeddingModel }
+
+// Run ingests files until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for range s.cfg.Workers {
+		wg.Go(func() { s.work(ctx) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// Notify tells idle workers that files were queued.
+func (s *Service) Notify() {
+	s.wakeMu.Lock()
+	close(s.wakeCh)
+	s.wakeCh = make(chan struct{})
+	s.wakeMu.Unlock()
+}
+
+func (s *Service) wakeup() <-chan struct{} {
+	s.wakeMu.Lock()
+	defer s.wakeMu.Unlock()
+	return s.wakeCh
+}
+
+// CountTokens counts text's tokens as chunking does (cl100k_base).
+func (s *Service) CountTokens(text string) int {
+	c, err := s.chunkers.get(chunk.Auto())
+	if err != nil {
+		return len(text) / 4
+	}
+	n, err := c.Count(text)
+	if err != nil {
+		return len(text) / 4
+	}
+	return n
+}
