@@ -356,3 +356,18 @@ func TestTrigramFallback(t *testing.T) {
 		t.Errorf("empty index: %+v", hits)
 	}
 }
+
+func TestFilterExcludingAllWordMatches(t *testing.T) {
+	t.Parallel()
+	ix := New(DefaultOptions())
+	ix.Add(
+		Doc{ID: "a", FileID: "f1", Text: "enzyme kinetics"},
+		Doc{ID: "b", FileID: "f2", Text: "enzymatic activity"},
+	)
+	// The only word match is filtered out; no trigram-only scan of the
+	// rest, so nothing comes back.
+	hits := ix.Search(Query{Text: []string{"kinetics"}, Keep: func(f string) bool { return f == "f2" }})
+	if len(hits) != 0 {
+		t.Errorf("hits = %+v, want none", hits)
+	}
+}

@@ -244,7 +244,7 @@ func (ix *Index) keyword(s *searchScratch, text string, keep func(string) bool, 
 		top[i].score *= ww
 	}
 	if useGrams && gramUB > 0 {
-		if len(top) == 0 {
+		if len(s.qterms) == 0 {
 			// No query word is in the index (a misspelling, a spelling
 			// variant): score every chunk on trigrams alone. Rare, and
 			// linear in the index, so only then.
