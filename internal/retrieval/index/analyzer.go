@@ -42,17 +42,15 @@ func NewAnalyzer(o AnalyzerOptions) *Analyzer {
 // Terms returns the analyzed terms of text in order, stopwords left out.
 func (a *Analyzer) Terms(text string) []string {
 	var out []string
-	a.analyze(text, func(term string, _ int) { out = append(out, term) }, nil)
+	a.analyze(text, func(term string) { out = append(out, term) }, nil)
 	return out
 }
 
-// analyze calls emit for each term of text with its position; stopwords take
-// a position but are not emitted, so distances between terms stay those of
-// the text. If word is not nil it gets each lower-cased word that is not a
-// stopword before stemming, for character n-grams.
-func (a *Analyzer) analyze(text string, emit func(term string, pos int), word func(w string)) {
+// analyze calls emit for each term of text. If word is not nil it gets each
+// lower-cased word that is not a stopword, before stemming, for character
+// n-grams.
+func (a *Analyzer) analyze(text string, emit func(term string), word func(w string)) {
 	var sb strings.Builder
-	pos := 0
 	prev, prevEnd := "", -1 // last raw word and the byte offset after it
 	term := func(w string) string {
 		if a.stem {
@@ -74,19 +72,18 @@ func (a *Analyzer) analyze(text string, emit func(term string, pos int), word fu
 			if word != nil {
 				word(w)
 			}
-			emit(term(w), pos)
+			emit(term(w))
 			// "il-6" also yields "il6", and "il6" also "il" and "6", so the
 			// two spellings meet.
 			if prevEnd >= 0 && start == prevEnd+1 && (text[prevEnd] == '-' || text[prevEnd] == '/') && len(prev)+len(w) <= 12 {
-				emit(term(prev+w), pos)
+				emit(term(prev + w))
 			}
 			if i := letterDigitSplit(w); i > 0 {
-				emit(term(w[:i]), pos)
-				emit(term(w[i:]), pos)
+				emit(term(w[:i]))
+				emit(term(w[i:]))
 			}
 		}
 		prev, prevEnd = w, end
-		pos++
 	}
 	start := 0
 	for i := 0; i < len(text); {
@@ -143,9 +140,8 @@ func isWordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
-// englishStopwords is a short list of English function words: long enough
-// to drop the words that carry no topic, short enough to keep negations and
-// quantities that claims turn on.
+// englishStopwords are English function words that carry no topic. The
+// negations no, nor and not are kept: claims turn on them.
 var englishStopwords = strings.Fields(`
 a about above after again against all am an and any are as at be because been
 before being below between both but by can could did do does doing down during

@@ -148,13 +148,13 @@ func (ix *Index) analyzeDoc(d Doc) analyzed {
 		a.gramLen++
 	}
 	word := func(w string) { trigrams(w, gram) }
-	ix.an.analyze(d.Text, func(term string, _ int) {
+	ix.an.analyze(d.Text, func(term string) {
 		c := a.counts[term]
 		c[0]++
 		a.counts[term] = c
 		a.textLen++
 	}, word)
-	ix.an.analyze(d.Title, func(term string, _ int) {
+	ix.an.analyze(d.Title, func(term string) {
 		c := a.counts[term]
 		c[1]++
 		a.counts[term] = c

@@ -203,7 +203,7 @@ func (ix *Index) keyword(s *searchScratch, text string, keep func(string) bool, 
 	if useGrams {
 		word = func(w string) { trigrams(w, gram) }
 	}
-	ix.an.analyze(text, func(term string, _ int) {
+	ix.an.analyze(text, func(term string) {
 		id, ok := ix.terms[term]
 		if !ok || ix.df[id] == 0 {
 			return
