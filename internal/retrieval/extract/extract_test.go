@@ -59,6 +59,23 @@ BT /F1 10 Tf 72 680 Td (Caf\351 cr\350me) Tj ET`
 	}
 }
 
+// TestPDFSpacing shows strings the way typesetters space them: word
+// spacing (Tw) on the space of the previous string, a gap made by
+// character spacing (Tc) inside one string, a space squeezed to nothing
+// inside a word, and a word drawn twice for a bold effect.
+func TestPDFSpacing(t *testing.T) {
+	page := `BT /F1 10 Tf 72 700 Td 2.5 Tw (1. Intr) Tj 41.42 0 Td 0 Tw (oduction) Tj ET
+BT /F1 10 Tf 72 680 Td 3 Tc (lA) Tj ET
+BT /F1 10 Tf 72 660 Td -0.4 Tc -5 Tw (nv o) Tj 0 Tc 0 Tw (ice) Tj ET
+BT /F1 10 Tf 72 640 Td (Bold) Tj ET BT /F1 10 Tf 72.3 640 Td (Bold) Tj ET
+BT /F1 10 Tf 0 1 -1 0 300 300 Tm (rotated) Tj ET`
+	doc := mustExtract(t, "spacing.pdf", buildPDF(t, "", pdfPage{content: page}))
+	want := "1. Introduction\nl A\nnvoice\nBold\n\nrotated"
+	if doc.Text != want {
+		t.Fatalf("text:\n%q\nwant\n%q", doc.Text, want)
+	}
+}
+
 func TestPDFErrors(t *testing.T) {
 	good := buildPDF(t, "", pdfPage{content: "BT /F1 12 Tf 72 700 Td (Hello) Tj ET"})
 	tests := []struct {
