@@ -414,3 +414,20 @@ func TestBackoffGrowsWithJitter(t *testing.T) {
 		t.Fatalf("Retry-After not capped: %v", d)
 	}
 }
+
+// BenchmarkEmbed5000 embeds 5,000 short texts through the modelstub on
+// loopback, in batches of 96: the client's and the stub's overhead.
+func BenchmarkEmbed5000(b *testing.B) {
+	s := modelstub.New(nil, modelstub.Options{})
+	hs := httptest.NewServer(s)
+	defer hs.Close()
+	defer s.Close()
+	c := New(Config{BaseURL: hs.URL + "/v1", Model: "m"})
+	in := texts(5000)
+	for b.Loop() {
+		if _, err := c.Embed(context.Background(), in); err != nil {
+			b.Fatal(err)
+		}
+		s.Reset()
+	}
+}
