@@ -160,6 +160,7 @@ func (s *Server) addToVectorStore(ctx context.Context, project, vectorStoreID st
 	if err := s.cfg.Store.VectorStoreFileAdd(ctx, project, vectorStoreID, adds, nil); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	s.cfg.Retrieval.Changed(project, vectorStoreID)
 	s.cfg.Retrieval.Notify()
 	return nil
 }

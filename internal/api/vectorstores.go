@@ -142,6 +142,7 @@ func (s *Server) deleteVectorStore(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	s.cfg.Retrieval.Changed(projectID(r), id)
 	writeJSON(w, http.StatusOK, schema.DeletedObject{ID: id, Object: "vector_store.deleted", Deleted: true})
 	return nil
 }
@@ -170,6 +171,7 @@ func (s *Server) createVectorStoreFile(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
+	s.cfg.Retrieval.Changed(project, id)
 	s.cfg.Retrieval.Notify()
 	writeJSON(w, http.StatusOK, adds[0].File)
 	return nil
@@ -265,6 +267,7 @@ func (s *Server) updateVectorStoreFile(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
+	s.cfg.Retrieval.Changed(projectID(r), vsID)
 	writeJSON(w, http.StatusOK, f)
 	return nil
 }
@@ -281,6 +284,7 @@ func (s *Server) deleteVectorStoreFile(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
+	s.cfg.Retrieval.Changed(projectID(r), vsID)
 	writeJSON(w, http.StatusOK, schema.DeletedObject{ID: fileID, Object: "vector_store.file.deleted", Deleted: true})
 	return nil
 }
@@ -343,6 +347,7 @@ func (s *Server) createVectorStoreFileBatch(w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return err
 	}
+	s.cfg.Retrieval.Changed(project, id)
 	s.cfg.Retrieval.Notify()
 	writeJSON(w, http.StatusOK, batch)
 	return nil

@@ -72,6 +72,7 @@ func (s *Service) ingest(ctx context.Context, job *store.IngestJob) {
 	err := s.cfg.Store.IngestFinish(ctx, job.ProjectID, p)
 	switch {
 	case err == nil:
+		s.Changed(job.ProjectID, job.VectorStoreID)
 	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrLeaseLost):
 		// Cancelled, deleted or taken over meanwhile: the outcome is moot.
 	case ctx.Err() == nil:

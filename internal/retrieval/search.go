@@ -170,6 +170,21 @@ type indexEntry struct {
 
 	mu      sync.Mutex
 	touched time.Time
+	// verified is when the version was last found current in the database.
+	verified time.Time
+}
+
+// fresh reports whether the entry was verified within interval.
+func (e *indexEntry) fresh(now time.Time, interval time.Duration) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return !e.verified.IsZero() && now.Sub(e.verified) < interval
+}
+
+func (e *indexEntry) checked(now time.Time) {
+	e.mu.Lock()
+	e.verified = now
+	e.mu.Unlock()
 }
 
 type fileMeta struct {
@@ -186,6 +201,10 @@ type chunkRef struct {
 // store's content changed since it was built (by any replica).
 func (s *Service) index(ctx context.Context, projectID, id string) (*indexEntry, error) {
 	key := projectID + "/" + id
+	now := s.cfg.Now()
+	if e := s.indexes.get(key); e != nil && e.fresh(now, s.cfg.VersionCheckInterval) {
+		return e, nil
+	}
 	version, err := s.cfg.Store.VectorStoreIndexVersion(ctx, projectID, id)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -194,6 +213,7 @@ func (s *Service) index(ctx context.Context, projectID, id string) (*indexEntry,
 		return nil, err
 	}
 	if e := s.indexes.get(key); e != nil && e.version == version {
+		e.checked(now)
 		return e, nil
 	}
 	// One load per store at a time; others wait for it rather than
@@ -208,8 +228,20 @@ func (s *Service) index(ctx context.Context, projectID, id string) (*indexEntry,
 	if err != nil {
 		return nil, err
 	}
+	e.checked(now)
 	s.indexes.put(e)
 	return e, nil
+}
+
+// Changed tells the service that a store's searchable content changed
+// through this process, so that its next search checks the database at
+// once rather than after VersionCheckInterval.
+func (s *Service) Changed(projectID, vectorStoreID string) {
+	if e := s.indexes.get(projectID + "/" + vectorStoreID); e != nil {
+		e.mu.Lock()
+		e.verified = time.Time{}
+		e.mu.Unlock()
+	}
 }
 
 func (s *Service) load(ctx context.Context, projectID, id string) (*indexEntry, error) {

@@ -56,6 +56,11 @@ type Config struct {
 	// MaxCachedStores bounds the in-memory indexes kept (least recently
 	// used are dropped and rebuilt from the database when needed again).
 	MaxCachedStores int
+	// VersionCheckInterval is how long a store's index is used without
+	// asking the database whether the store changed (default 200ms).
+	// Changes made through this process (Changed, ingestion) are seen at
+	// once; this bounds how late another replica's are.
+	VersionCheckInterval time.Duration
 }
 
 // Service ingests and searches vector stores.
@@ -100,6 +105,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.MaxCachedStores <= 0 {
 		cfg.MaxCachedStores = 64
+	}
+	if cfg.VersionCheckInterval <= 0 {
+		cfg.VersionCheckInterval = 200 * time.Millisecond
 	}
 	s := &Service{cfg: cfg, wakeCh: make(chan struct{}), keywords: index.NewAnalyzer(index.AnalyzerOptions{NoStem: true})}
 	s.indexes.init(cfg.MaxCachedStores)
