@@ -160,6 +160,10 @@ func (o Options) Extract(ctx context.Context, filename string, data []byte) (doc
 	}
 	doc.Kind = kind
 	doc.Text = normalizeNewlines(doc.Text)
+	if kind == "docx" || kind == "pptx" {
+		// Empty paragraphs are spacing, not text: one blank line at most.
+		doc.Text = collapseBlankLines(doc.Text)
+	}
 	doc.Title = strings.Join(strings.Fields(doc.Title), " ")
 	if strings.TrimSpace(doc.Text) == "" {
 		return nil, invalid("no text could be extracted from the %s file", kind)
@@ -408,6 +412,26 @@ func markdownTitle(text string) string {
 		return ""
 	}
 	return ""
+}
+
+// collapseBlankLines trims trailing white space off every line and keeps
+// at most one blank line in a row.
+func collapseBlankLines(s string) string {
+	lines := strings.Split(s, "\n")
+	out := lines[:0]
+	blank := 0
+	for _, l := range lines {
+		l = strings.TrimRightFunc(l, unicode.IsSpace)
+		if l == "" {
+			if blank++; blank > 1 {
+				continue
+			}
+		} else {
+			blank = 0
+		}
+		out = append(out, l)
+	}
+	return strings.TrimSpace(strings.Join(out, "\n"))
 }
 
 // collapse replaces runs of white space by one space.

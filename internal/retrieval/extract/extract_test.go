@@ -160,6 +160,27 @@ func TestPptx(t *testing.T) {
 	}
 }
 
+func TestDrawingTable(t *testing.T) {
+	cell := func(ps ...string) string {
+		var b strings.Builder
+		b.WriteString("<a:tc><a:txBody>")
+		for _, p := range ps {
+			b.WriteString("<a:p><a:r><a:t>" + p + "</a:t></a:r></a:p>")
+		}
+		b.WriteString("</a:txBody></a:tc>")
+		return b.String()
+	}
+	xml := `<p:sld xmlns:a="` + nsDrawing + `" xmlns:p="p"><a:p><a:r><a:t>Before</a:t></a:r><a:br/><a:r><a:t>break</a:t></a:r></a:p><a:tbl>` +
+		"<a:tr>" + cell("Region") + cell("Sales", "(EUR)") + "</a:tr><a:tr>" + cell("North") + cell("1,200") + "</a:tr></a:tbl></p:sld>"
+	got, err := drawingText([]byte(xml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Before\nbreak\nRegion | Sales (EUR)\nNorth | 1,200\n"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
 func TestHTML(t *testing.T) {
 	page := `<!DOCTYPE html><html><head><title> The  Page &amp; Title </title>
 <style>body { color: red }</style><script>var x = "<p>not text</p>";</script>

@@ -270,12 +270,16 @@ func (e *extraction) pptx(data []byte) (*Document, error) {
 	return &Document{Text: b.String(), Title: title}, nil
 }
 
-// drawingText is the text of DrawingML: a:t runs, a line per a:p.
+// drawingText is the text of DrawingML: a:t runs, a line per a:p, table
+// cells (a:tc) joined by " | " with a line per row.
 func drawingText(body []byte) (string, error) {
 	var b strings.Builder
 	dec := xml.NewDecoder(bytes.NewReader(body))
 	dec.Strict = false
 	inText := false
+	cells := 0 // open table cells
+	var rowCells []int
+	pendingSpace := false // a paragraph ended inside a cell
 	for {
 		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {
@@ -286,25 +290,60 @@ func drawingText(body []byte) (string, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if t.Name.Space == nsDrawing {
-				switch t.Name.Local {
-				case "t":
-					inText = true
-				case "br":
+			if t.Name.Space != nsDrawing {
+				continue
+			}
+			switch t.Name.Local {
+			case "t":
+				inText = true
+			case "br":
+				if cells == 0 {
 					b.WriteByte('\n')
+				} else {
+					b.WriteByte(' ')
 				}
+			case "tr":
+				rowCells = append(rowCells, 0)
+			case "tc":
+				pendingSpace = false
+				if n := len(rowCells); n > 0 {
+					if rowCells[n-1] > 0 {
+						b.WriteString(" | ")
+					}
+					rowCells[n-1]++
+				}
+				cells++
 			}
 		case xml.EndElement:
-			if t.Name.Space == nsDrawing {
-				switch t.Name.Local {
-				case "t":
-					inText = false
-				case "p":
+			if t.Name.Space != nsDrawing {
+				continue
+			}
+			switch t.Name.Local {
+			case "t":
+				inText = false
+			case "p":
+				if cells == 0 {
 					b.WriteByte('\n')
+				} else {
+					pendingSpace = true
 				}
+			case "tc":
+				cells = max(cells-1, 0)
+			case "tr":
+				if n := len(rowCells); n > 0 {
+					rowCells = rowCells[:n-1]
+				}
+				b.WriteByte('\n')
+				pendingSpace = false
 			}
 		case xml.CharData:
-			if inText {
+			if inText && len(t) > 0 {
+				if pendingSpace && cells > 0 {
+					if s := b.String(); s != "" && !strings.HasSuffix(s, " ") && !strings.HasSuffix(s, "\n") {
+						b.WriteByte(' ')
+					}
+				}
+				pendingSpace = false
 				b.Write(t)
 			}
 		}

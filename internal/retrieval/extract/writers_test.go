@@ -104,3 +104,33 @@ func TestChromiumPDF(t *testing.T) {
 		t.Fatalf("title %q", doc.Title)
 	}
 }
+
+func TestPandoc(t *testing.T) {
+	need(t, "pandoc")
+	src := "---\ntitle: Pandoc Writers Test\n---\n\n# Introduction\n\n" + writerSentences +
+		"\n\n| Region | Sales |\n|--------|-------|\n| North  | 1,200 |\n| South  | 980   |\n\n- first item\n- second item\n\nCafé crème — “quoted”.\n"
+	for _, format := range []string{"docx", "pptx", "html"} {
+		t.Run(format, func(t *testing.T) {
+			dir := t.TempDir()
+			out := filepath.Join(dir, "out."+format)
+			runTool(t, dir, src, "pandoc", "-f", "markdown", "-s", "-o", out)
+			data, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc := mustExtract(t, "out."+format, data)
+			if doc.Kind != format || doc.Title != "Pandoc Writers Test" {
+				t.Fatalf("kind %q title %q", doc.Kind, doc.Title)
+			}
+			checkWriterText(t, doc)
+			for _, want := range []string{"Introduction", "Region | Sales\nNorth | 1,200\nSouth | 980", "first item\nsecond item", "Café crème — “quoted”."} {
+				if !strings.Contains(doc.Text, want) {
+					t.Fatalf("%q missing from:\n%s", want, doc.Text)
+				}
+			}
+			if strings.Contains(doc.Text, "\n\n\n") {
+				t.Fatalf("more than one blank line in a row:\n%q", doc.Text)
+			}
+		})
+	}
+}
