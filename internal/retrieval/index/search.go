@@ -63,6 +63,10 @@ type searchScratch struct {
 	qgram  []float32
 	qgrams []uint32
 	qbits  []uint64 // the same set as a bitset, small enough for L1
+	// missingWords and missingGrams are the query's words and trigrams
+	// the index lacks: they count in the score's ceiling all the same.
+	missingWords []string
+	missingGrams []gramKey
 }
 
 // Search returns the best hits for q, best first.
@@ -187,10 +191,25 @@ func (ix *Index) keyword(s *searchScratch, text string, keep func(string) bool, 
 		s.qbits = s.qbits[:nw]
 	}
 	s.qgrams = s.qgrams[:0]
+	s.missingWords, s.missingGrams = s.missingWords[:0], s.missingGrams[:0]
+	// A query word or trigram no chunk holds still counts in the ceiling,
+	// at the idf of a term in no chunk: a chunk matching half the query
+	// scores about half, however many of the other words this store lacks.
+	// Otherwise a small store lacking most of the query would give its few
+	// matches high scores, and results from several stores could not be
+	// compared.
+	absent := ix.idfOf(0) * (o.K1 + 1)
 	var gramUB float64
 	gram := func(key gramKey) {
 		id, ok := ix.gramIDs[key]
-		if !ok || ix.gramDF[id] == 0 || s.qgram[id] != 0 {
+		if !ok || ix.gramDF[id] == 0 {
+			if !slices.Contains(s.missingGrams, key) {
+				s.missingGrams = append(s.missingGrams, key)
+				gramUB += absent
+			}
+			return
+		}
+		if s.qgram[id] != 0 {
 			return // each query trigram counts once
 		}
 		w := ix.idfOf(ix.gramDF[id]) * (o.K1 + 1)
@@ -206,6 +225,9 @@ func (ix *Index) keyword(s *searchScratch, text string, keep func(string) bool, 
 	ix.an.analyze(text, func(term string) {
 		id, ok := ix.terms[term]
 		if !ok || ix.df[id] == 0 {
+			if !slices.Contains(s.missingWords, term) {
+				s.missingWords = append(s.missingWords, term)
+			}
 			return
 		}
 		for i := range s.qterms {
@@ -229,7 +251,7 @@ func (ix *Index) keyword(s *searchScratch, text string, keep func(string) bool, 
 		depth = max(depth, o.RerankDepth)
 	}
 	top := ix.retrieve(s, s.qterms, keep, depth)
-	var ub float64
+	ub := float64(len(s.missingWords)) * absent
 	for _, t := range s.qterms {
 		ub += t.w * t.idf * (o.K1 + 1)
 	}
@@ -243,7 +265,7 @@ func (ix *Index) keyword(s *searchScratch, text string, keep func(string) bool, 
 	for i := range top {
 		top[i].score *= ww
 	}
-	if useGrams && gramUB > 0 {
+	if useGrams && len(s.qgrams) > 0 {
 		if len(s.qterms) == 0 {
 			// No query word is in the index (a misspelling, a spelling
 			// variant): score every chunk on trigrams alone. Rare, and
