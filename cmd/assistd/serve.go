@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -131,10 +132,18 @@ func (m *Main) open(ctx context.Context, getenv env, notice io.Writer) error {
 		Logger: m.Logger,
 		Lease:  m.Config.RunLease,
 	}
-	if c := m.Config; c.EmbeddingsModel != "" {
-		rcfg.DefaultEmbeddingModel = c.EmbeddingsModel
-		rcfg.Embedders = map[string]retrieval.Embedder{c.EmbeddingsModel: embed.New(embed.Config{
-			BaseURL: c.EmbeddingsBaseURL, APIKey: c.EmbeddingsAPIKey, Model: c.EmbeddingsModel, Dimensions: c.EmbeddingsDimensions})}
+	// Several models may be named (comma-separated, one provider); the
+	// first is the default and a store may pick another (embedding_model).
+	for i, model := range strings.Split(m.Config.EmbeddingsModel, ",") {
+		if model = strings.TrimSpace(model); model == "" {
+			continue
+		}
+		if i == 0 {
+			rcfg.DefaultEmbeddingModel = model
+			rcfg.Embedders = map[string]retrieval.Embedder{}
+		}
+		c := m.Config
+		rcfg.Embedders[model] = embed.New(embed.Config{BaseURL: c.EmbeddingsBaseURL, APIKey: c.EmbeddingsAPIKey, Model: model, Dimensions: c.EmbeddingsDimensions})
 	}
 	m.Retrieval = retrieval.New(rcfg)
 	builtins := m.openSandbox(ctx, blobs)

@@ -48,7 +48,11 @@ func (s *Server) prepareFileSearch(ctx context.Context, project string, res *sch
 func (s *Server) newVectorStore(ctx context.Context, project string, req *schema.VectorStoreCreateRequest, fileParam string) (*schema.VectorStore, error) {
 	now := s.cfg.Now().Unix()
 	vs := req.VectorStore(schema.NewID(schema.PrefixVector), now)
-	vs.EmbeddingModel = s.cfg.Retrieval.DefaultEmbeddingModel()
+	model, err := s.embeddingModel(req.EmbeddingModel)
+	if err != nil {
+		return nil, err
+	}
+	vs.EmbeddingModel = model
 	entries := make([]schema.VectorStoreFileCreateRequest, len(req.FileIDs))
 	for i, id := range req.FileIDs {
 		entries[i] = schema.VectorStoreFileCreateRequest{FileID: id, ChunkingStrategy: req.ChunkingStrategy}
@@ -173,4 +177,18 @@ func v1Retrieval(res *schema.ToolResources) {
 		return
 	}
 	res.FileSearch = &schema.FileSearchResources{VectorStores: []schema.VectorStoreHelper{{FileIDs: res.CodeInterpreter.FileIDs}}}
+}
+
+// embeddingModel resolves a store's embedding_model (an assistd
+// extension): absent is the server's default, "none" keyword search only.
+func (s *Server) embeddingModel(requested *string) (string, error) {
+	switch {
+	case requested == nil:
+		return s.cfg.Retrieval.DefaultEmbeddingModel(), nil
+	case *requested == "none" || *requested == "":
+		return "", nil
+	case s.cfg.Retrieval.HasEmbeddingModel(*requested):
+		return *requested, nil
+	}
+	return "", badRequest("embedding_model", "Invalid 'embedding_model': '%s' is not an embedding model this server is configured with (or 'none' for keyword search only).", *requested)
 }

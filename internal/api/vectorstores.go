@@ -21,23 +21,9 @@ func (s *Server) createVectorStore(w http.ResponseWriter, r *http.Request) error
 	if err := req.Validate(); err != nil {
 		return err
 	}
-	project := projectID(r)
-	now := s.cfg.Now().Unix()
-	vs := req.VectorStore(schema.NewID(schema.PrefixVector), now)
-	vs.EmbeddingModel = s.cfg.Retrieval.DefaultEmbeddingModel()
-	entries := make([]schema.VectorStoreFileCreateRequest, len(req.FileIDs))
-	for i, id := range req.FileIDs {
-		entries[i] = schema.VectorStoreFileCreateRequest{FileID: id, ChunkingStrategy: req.ChunkingStrategy}
-	}
-	adds, err := s.vectorStoreFiles(r.Context(), project, vs.ID, now, entries, "file_ids[%d]")
+	vs, err := s.newVectorStore(r.Context(), projectID(r), &req, "file_ids[%d]")
 	if err != nil {
 		return err
-	}
-	if err := s.cfg.Store.VectorStoreCreate(r.Context(), project, vs, adds); err != nil {
-		return err
-	}
-	if len(adds) > 0 {
-		s.cfg.Retrieval.Notify()
 	}
 	writeJSON(w, http.StatusOK, vs)
 	return nil

@@ -330,6 +330,13 @@ func TestVectorStoreHybridSearch(t *testing.T) {
 	if s := data[0]["score"].(float64); s <= 0 || s > 1 {
 		t.Errorf("hybrid score %v", s)
 	}
+	// A store may opt out of embeddings, or name a model the server lacks.
+	plain := h.mustDo(200, "POST", "/v1/vector_stores", h.keyA, map[string]any{"file_ids": []string{bees}, "embedding_model": "none"}).object(t)["id"].(string)
+	h.waitStore(h.keyA, plain)
+	if names, _ := h.searchFiles(h.keyA, plain, `{"query":"honey"}`); len(names) != 1 {
+		t.Errorf("keyword-only store: %v", names)
+	}
+	h.errParam(h.do("POST", "/v1/vector_stores", h.keyA, `{"embedding_model":"nope"}`), "embedding_model")
 	after := 0
 	for _, r := range h.model.Requests() {
 		if strings.HasSuffix(r.Path, "/embeddings") {

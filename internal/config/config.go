@@ -207,7 +207,7 @@ var options = []option{
 	{OptEmbeddingsBaseURL, "API root of an OpenAI-compatible embeddings provider for file_search's vector search (e.g. https://api.openai.com/v1, http://localhost:11434/v1); empty: keyword search only",
 		func(c Config) string { return "" },
 		func(c *Config, v string) error { c.EmbeddingsBaseURL = strings.TrimSpace(v); return nil }},
-	{OptEmbeddingsModel, "embedding model new vector stores use (e.g. text-embedding-3-small); needs embeddings-base-url",
+	{OptEmbeddingsModel, "embedding model new vector stores use (e.g. text-embedding-3-small); several, comma-separated, may be chosen per store (the first is the default); needs embeddings-base-url",
 		func(c Config) string { return "" },
 		func(c *Config, v string) error { c.EmbeddingsModel = strings.TrimSpace(v); return nil }},
 	{OptEmbeddingsAPIKey, "the embeddings provider's API key (prefer the environment variable ASSISTD_EMBEDDINGS_API_KEY)",

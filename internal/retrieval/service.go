@@ -117,6 +117,9 @@ func New(cfg Config) *Service {
 // DefaultEmbeddingModel is the embedding model a new vector store records.
 func (s *Service) DefaultEmbeddingModel() string { return s.cfg.DefaultEmbeddingModel }
 
+// HasEmbeddingModel reports whether the server can embed with model.
+func (s *Service) HasEmbeddingModel(model string) bool { return s.cfg.Embedders[model] != nil }
+
 // Run ingests files until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup

@@ -335,6 +335,10 @@ type VectorStoreCreateRequest struct {
 	ExpiresAfter     *VectorStoreExpiresAfter `json:"expires_after"`
 	ChunkingStrategy *ChunkingStrategy        `json:"chunking_strategy"`
 	Metadata         Metadata                 `json:"metadata"`
+	// EmbeddingModel is an assistd extension: the embedding model of the
+	// store, one the server is configured with, or "none" for keyword
+	// search only; absent means the server's default.
+	EmbeddingModel *string `json:"embedding_model"`
 }
 
 // Validate checks every field against the spec.
