@@ -23,6 +23,19 @@ func FuzzExtract(f *testing.F) {
 		{"a.md", []byte("# T\n\nbody")}, {"a.json", []byte(`{"a": [1, "b"]}`)}, {"a.jsonl", []byte("{}\n[1]\n")},
 		{"a.csv", []byte("a,b\n1,\"2\"\n")}, {"a.txt", []byte("\xFF\xFEh\x00i\x00")}, {"", pdf}, {"", docx}, {"x", []byte("PK\x03\x04")},
 	}
+	xs := writeXrefStreamPDF([]string{"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /Contents 4 0 R >>", "<< /Length 30 >>\nstream\nBT 9 0 0 9 1 1 Tm (Hi) Tj ET\nendstream"},
+		"/Size 6 /Root 1 0 R", func(offs []int, self int) []xrefEntry {
+			e := []xrefEntry{{0, 0, 65535}}
+			for _, o := range offs {
+				e = append(e, xrefEntry{1, o, 0})
+			}
+			return append(e, xrefEntry{1, self, 0})
+		})
+	seeds = append(seeds, struct {
+		name string
+		data []byte
+	}{"x.pdf", xs})
 	for _, s := range seeds {
 		f.Add(s.name, s.data)
 	}

@@ -24,17 +24,20 @@ func (e *extraction) pdf(data []byte) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
+	pages := pdfPages(r)
+	if len(pages) == 0 {
+		return nil, invalid("the PDF has no pages")
+	}
 	var b strings.Builder
-	pages := r.NumPage()
 	var pageErr error
-	for i := 1; i <= pages; i++ {
+	for i, page := range pages {
 		if err := e.ctx.Err(); err != nil {
 			return nil, err
 		}
-		text, err := pageText(r.Page(i))
+		text, err := pageText(page)
 		if err != nil {
 			// One broken page does not lose the others.
-			pageErr = fmt.Errorf("page %d: %v", i, err)
+			pageErr = fmt.Errorf("page %d: %v", i+1, err)
 			continue
 		}
 		if text == "" {
@@ -74,6 +77,9 @@ func openPDF(data []byte) (r *pdf.Reader, err error) {
 			r, err = nil, invalid("the PDF cannot be parsed (%v)", p)
 		}
 	}()
+	if err := checkXref(data); err != nil {
+		return nil, err
+	}
 	r, err = pdf.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		msg := err.Error()
@@ -81,9 +87,6 @@ func openPDF(data []byte) (r *pdf.Reader, err error) {
 			return nil, invalid("the PDF is encrypted with a password; upload an unprotected copy")
 		}
 		return nil, invalid("the PDF cannot be parsed: %s", msg)
-	}
-	if r.NumPage() == 0 {
-		return nil, invalid("the PDF has no pages")
 	}
 	return r, nil
 }
@@ -117,7 +120,7 @@ func pageText(p pdf.Page) (text string, err error) {
 	if p.V.IsNull() || p.V.Key("Contents").Kind() == pdf.Null {
 		return "", nil
 	}
-	pr.interpret(p.V.Key("Contents"), p.Resources(), textState{ctm: identity, th: 1}, 0)
+	pr.interpret(p.V.Key("Contents"), inherited(p.V, "Resources"), textState{ctm: identity, th: 1}, 0)
 	return tidy(layout(pr.runs)), nil
 }
 
