@@ -192,7 +192,7 @@ func TestRunPollHelperHeldUntilChange(t *testing.T) {
 // survives the executor's later commits.
 func TestRunModifyDuringExecution(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, withScript(&modelstub.Script{Default: &modelstub.Reply{Text: "later", Latency: ptr(modelstub.Duration(300 * time.Millisecond))}}))
+	h := newHarness(t, withScript(&modelstub.Script{Default: &modelstub.Reply{Text: "later", Latency: ptr(modelstub.Duration(2 * time.Second))}}))
 	asst := h.newAssistant(h.keyA, `{"model":"gpt-4o-mini"}`)
 	th := h.newThread(h.keyA, "hi")
 	id := h.createRun(h.keyA, th, map[string]any{"assistant_id": asst, "metadata": map[string]any{"a": "1"}})["id"].(string)
