@@ -139,10 +139,21 @@ func TestDocxErrors(t *testing.T) {
 }
 
 func TestZipBombIsBounded(t *testing.T) {
-	huge := `<w:document xmlns:w="` + nsWord + `"><w:body>` + strings.Repeat(para("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), 30000) + `</w:body></w:document>`
+	// 20 MB of markup that compresses to a few KB: reading stops at the
+	// limit (4 x MaxTextBytes of XML) instead of inflating it all.
+	huge := `<w:document xmlns:w="` + nsWord + `"><w:body>` + para("some text") + strings.Repeat("<w:p/>", 20<<20/6) + `</w:body></w:document>`
 	data := zipFiles(t, [2]string{"word/document.xml", huge})
+	if len(data) > 200<<10 {
+		t.Fatalf("the bomb is %d bytes compressed", len(data))
+	}
 	_, err := Options{MaxTextBytes: 100_000}.Extract(context.Background(), "bomb.docx", data)
-	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "larger than") {
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "larger than 400000 bytes") {
+		t.Fatalf("err = %v", err)
+	}
+	// The text cap holds as well.
+	text := `<w:document xmlns:w="` + nsWord + `"><w:body>` + strings.Repeat(para("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), 5000) + `</w:body></w:document>`
+	_, err = Options{MaxTextBytes: 100_000}.Extract(context.Background(), "big.docx", zipFiles(t, [2]string{"word/document.xml", text}))
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "more than 100000 bytes of text") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -172,7 +183,7 @@ func TestDrawingTable(t *testing.T) {
 	}
 	xml := `<p:sld xmlns:a="` + nsDrawing + `" xmlns:p="p"><a:p><a:r><a:t>Before</a:t></a:r><a:br/><a:r><a:t>break</a:t></a:r></a:p><a:tbl>` +
 		"<a:tr>" + cell("Region") + cell("Sales", "(EUR)") + "</a:tr><a:tr>" + cell("North") + cell("1,200") + "</a:tr></a:tbl></p:sld>"
-	got, err := drawingText([]byte(xml))
+	got, err := drawingText(strings.NewReader(xml))
 	if err != nil {
 		t.Fatal(err)
 	}

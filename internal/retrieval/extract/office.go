@@ -45,6 +45,50 @@ func officeZip(data []byte, kind string) (*zip.Reader, error) {
 	return zr, nil
 }
 
+// openZipFile opens a member of the archive for streaming, reading at most
+// limit decompressed bytes (more is an error, so that a ZIP bomb stops
+// there); ok is false when there is no such member.
+func openZipFile(zr *zip.Reader, name string, limit int) (rc io.ReadCloser, ok bool, err error) {
+	for _, f := range zr.File {
+		if f.Name != name {
+			continue
+		}
+		r, err := f.Open()
+		if err != nil {
+			return nil, true, invalid("%s in the package cannot be opened: %v", name, err)
+		}
+		return &limitedReadCloser{rc: r, left: int64(limit), limit: limit, name: name}, true, nil
+	}
+	return nil, false, nil
+}
+
+type limitedReadCloser struct {
+	rc    io.ReadCloser
+	left  int64
+	limit int
+	name  string
+}
+
+func (l *limitedReadCloser) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		// One byte more tells a member that ends exactly at the limit
+		// from one that goes on.
+		var one [1]byte
+		if n, _ := l.rc.Read(one[:]); n > 0 {
+			return 0, invalid("%s in the package is larger than %d bytes", l.name, l.limit)
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.rc.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+func (l *limitedReadCloser) Close() error { return l.rc.Close() }
+
 // readZipFile returns a member of the archive, at most limit bytes
 // decompressed; ok is false when there is no such member.
 func readZipFile(zr *zip.Reader, name string, limit int) (data []byte, ok bool, err error) {
@@ -84,13 +128,14 @@ func (e *extraction) docx(data []byte) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, ok, err := readZipFile(zr, "word/document.xml", e.xmlLimit())
+	body, ok, err := openZipFile(zr, "word/document.xml", e.xmlLimit())
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
 		return nil, invalid("the docx package has no word/document.xml")
 	}
+	defer body.Close()
 	var (
 		b            strings.Builder
 		para         strings.Builder
@@ -123,7 +168,7 @@ func (e *extraction) docx(data []byte) (*Document, error) {
 		b.WriteString(text)
 		b.WriteByte('\n')
 	}
-	dec := xml.NewDecoder(bytes.NewReader(body))
+	dec := xml.NewDecoder(body)
 	dec.Strict = false
 	for {
 		if tokens++; tokens%4096 == 0 && e.ctx.Err() != nil {
@@ -132,6 +177,9 @@ func (e *extraction) docx(data []byte) (*Document, error) {
 		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		if errors.Is(err, ErrInvalid) { // the size limit
+			return nil, err
 		}
 		if err != nil {
 			return nil, invalid("word/document.xml is not valid XML: %v", err)
@@ -246,11 +294,15 @@ func (e *extraction) pptx(data []byte) (*Document, error) {
 		if err := e.ctx.Err(); err != nil {
 			return nil, err
 		}
-		body, _, err := readZipFile(zr, s.name, e.xmlLimit())
+		body, _, err := openZipFile(zr, s.name, e.xmlLimit())
 		if err != nil {
 			return nil, err
 		}
 		text, err := drawingText(body)
+		body.Close()
+		if errors.Is(err, ErrInvalid) {
+			return nil, err
+		}
 		if err != nil {
 			return nil, invalid("%s is not valid XML: %v", s.name, err)
 		}
@@ -272,9 +324,9 @@ func (e *extraction) pptx(data []byte) (*Document, error) {
 
 // drawingText is the text of DrawingML: a:t runs, a line per a:p, table
 // cells (a:tc) joined by " | " with a line per row.
-func drawingText(body []byte) (string, error) {
+func drawingText(body io.Reader) (string, error) {
 	var b strings.Builder
-	dec := xml.NewDecoder(bytes.NewReader(body))
+	dec := xml.NewDecoder(body)
 	dec.Strict = false
 	inText := false
 	cells := 0 // open table cells
