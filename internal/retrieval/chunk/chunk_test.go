@@ -290,7 +290,7 @@ func TestConcurrentUse(t *testing.T) {
 func abstracts() []string {
 	out := make([]string, 5000)
 	for i := range out {
-		out[i] = prose(uint64(i), 16)
+		out[i] = prose(uint64(i), 22)
 	}
 	return out
 }
@@ -304,6 +304,25 @@ func BenchmarkChunk5000Abstracts(b *testing.B) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for b.Loop() {
+		for _, d := range docs {
+			if _, err := c.Chunk(ctx, d); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkChunk5000AbstractsCold includes building the Chunker (loading
+// the codec) and filling its piece cache from nothing.
+func BenchmarkChunk5000AbstractsCold(b *testing.B) {
+	docs := abstracts()
+	ctx := context.Background()
+	b.ResetTimer()
+	for b.Loop() {
+		c, err := New(Auto(), "")
+		if err != nil {
+			b.Fatal(err)
+		}
 		for _, d := range docs {
 			if _, err := c.Chunk(ctx, d); err != nil {
 				b.Fatal(err)
