@@ -167,7 +167,9 @@ func TestTracebackIsOutput(t *testing.T) {
 
 func TestMatplotlibFigureIsPNG(t *testing.T) {
 	t.Parallel()
-	m, _ := newManager(t, nil)
+	// Importing matplotlib takes ~1 s on an idle machine, more on a busy CI
+	// one: the suite's short timeout is for the tests of timeouts.
+	m, _ := newManager(t, func(c *sandbox.Config) { c.ExecTimeout = 30 * time.Second; c.CPUSeconds = 30 })
 	res := run(t, m, "k", "import matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\nplt.title('t')\nplt.show()")
 	if len(res.Images) != 1 || !bytes.HasPrefix(res.Images[0], []byte("\x89PNG\r\n\x1a\n")) {
 		t.Fatalf("images: %d, output %q", len(res.Images), res.Output)
@@ -183,7 +185,8 @@ func TestMatplotlibFigureIsPNG(t *testing.T) {
 
 func TestFilesComeBack(t *testing.T) {
 	t.Parallel()
-	m, _ := newManager(t, nil)
+	// pandas imports slowly on a busy machine (see TestMatplotlibFigureIsPNG).
+	m, _ := newManager(t, func(c *sandbox.Config) { c.ExecTimeout = 30 * time.Second; c.CPUSeconds = 30 })
 	in := sandbox.InputFile{ID: "file-1", Name: "data.csv", Open: func() (io.ReadCloser, error) {
 		return io.NopCloser(strings.NewReader("a,b\n1,2\n3,4\n")), nil
 	}}
