@@ -262,12 +262,14 @@ func (f *pdfFont) width(code int) float64 {
 	return f.missing * f.scale
 }
 
-// errTooManyOps stops the interpretation of a hostile content stream.
+// errTooManyOps stops the interpretation of a hostile content stream (too
+// many operators or glyphs); the page keeps what was read.
 var errTooManyOps = errors.New("too many operators")
 
 const (
-	maxPageOps   = 2_000_000
-	maxFormDepth = 6
+	maxPageOps    = 2_000_000
+	maxPageGlyphs = 500_000 // a dense page has a few thousand
+	maxFormDepth  = 6
 )
 
 type pageReader struct {
@@ -433,6 +435,9 @@ func (pr *pageReader) show(st *textState, raw string) {
 	}
 	var tx float64 // advance so far, in text space
 	for i := 0; i+step <= len(raw); i += step {
+		if len(pr.runs) >= maxPageGlyphs {
+			panic(errTooManyOps)
+		}
 		code := int(raw[i])
 		if step == 2 {
 			code = code<<8 | int(raw[i+1])

@@ -145,6 +145,19 @@ func TestHostilePDFStructure(t *testing.T) {
 	}
 }
 
+func TestHugePageIsBounded(t *testing.T) {
+	// One string of 3 MB on a page: the glyphs kept stop at the bound.
+	content := "BT /F1 12 Tf 72 700 Td (" + strings.Repeat("ab ", 1<<20) + ") Tj ET"
+	data := buildPDF(t, "", pdfPage{content: content, compress: true})
+	doc, err := extractWithin(t, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(doc.Text, "ab"); n < maxPageGlyphs/3 || n > maxPageGlyphs/2+1 {
+		t.Fatalf("%d words kept", n)
+	}
+}
+
 // TestXrefStreamPDF reads a well-formed PDF whose objects are indexed by a
 // compressed cross-reference stream, as PDF 1.5+ writers make them: the
 // guard must let it through.
