@@ -92,6 +92,11 @@ type Store interface {
 	// RunsDue returns up to limit runs, across projects, that are
 	// requires_action or queued with expires_at before now (to be expired).
 	RunsDue(ctx context.Context, now int64, limit int) ([]ClaimedRun, error)
+	// RunsClaimable returns up to limit runs, across projects, that RunClaim
+	// could take at now (queued, in_progress or cancelling with no live
+	// lease), oldest first; Attempts is the claims so far. The job queue's
+	// reconciliation re-queues them.
+	RunsClaimable(ctx context.Context, now time.Time, limit int) ([]ClaimedRun, error)
 	RunGet(ctx context.Context, projectID, threadID, id string) (*schema.Run, error)
 	// RunLeaseRenew extends owner's lease; ErrLeaseLost if owner lost it.
 	RunLeaseRenew(ctx context.Context, runID, owner string, until time.Time) error

@@ -74,6 +74,10 @@ type VectorStores interface {
 	// free or lapsed (any project), oldest first; ErrNotFound when there is
 	// none. Each claim increments Attempts.
 	IngestClaim(ctx context.Context, p IngestClaimParams) (*IngestJob, error)
+	// IngestPending returns up to limit in_progress files, across projects,
+	// that IngestClaim could take at now (no live lease), oldest first: the
+	// job queue's reconciliation re-queues them.
+	IngestPending(ctx context.Context, now time.Time, limit int) ([]IngestRef, error)
 	// IngestLeaseRenew extends owner's lease on the file; ErrLeaseLost if
 	// owner no longer holds it (or the file is no longer in_progress).
 	IngestLeaseRenew(ctx context.Context, vectorStoreID, fileID, owner string, until time.Time) error
@@ -121,6 +125,14 @@ type IngestClaimParams struct {
 	Owner      string
 	Now        time.Time
 	LeaseUntil time.Time
+	// VectorStoreID and FileID, when both set, claim only that file (the
+	// job queue hands out one file per job).
+	VectorStoreID, FileID string
+}
+
+// IngestRef names a vector store file waiting for ingestion.
+type IngestRef struct {
+	ProjectID, VectorStoreID, FileID string
 }
 
 // IngestJob is a claimed vector store file.

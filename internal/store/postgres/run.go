@@ -290,9 +290,20 @@ func (s *Store) RunLeaseRenew(ctx context.Context, runID, owner string, until ti
 // RunsDue returns up to limit queued or requires_action runs whose
 // expires_at (Unix seconds) is before now, oldest (first created) first.
 func (s *Store) RunsDue(ctx context.Context, now int64, limit int) ([]store.ClaimedRun, error) {
-	rows, err := s.pool.Query(ctx, `SELECT project_id, attempts, data FROM runs
+	return s.runRows(ctx, `SELECT project_id, attempts, data FROM runs
 WHERE status IN ('queued', 'requires_action') AND expires_at IS NOT NULL AND expires_at < $1
 ORDER BY seq LIMIT $2`, now, limit)
+}
+
+// RunsClaimable lists the runs RunClaim could take at now.
+func (s *Store) RunsClaimable(ctx context.Context, now time.Time, limit int) ([]store.ClaimedRun, error) {
+	return s.runRows(ctx, `SELECT project_id, attempts, data FROM runs
+WHERE `+leasedStatuses+` AND (lease_expires_at IS NULL OR lease_expires_at < $1) ORDER BY seq LIMIT $2`, now, limit)
+}
+
+// runRows reads (project_id, attempts, data) rows of runs.
+func (s *Store) runRows(ctx context.Context, query string, args ...any) ([]store.ClaimedRun, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, mapErr(err)
 	}

@@ -615,14 +615,21 @@ func (s *Store) IngestClaim(ctx context.Context, p store.IngestClaimParams) (*st
 	if now.IsZero() {
 		now = time.Now()
 	}
+	pick := `SELECT seq FROM vector_store_files WHERE status = 'in_progress'
+    AND (lease_expires_at IS NULL OR lease_expires_at < $3) ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED`
+	args := []any{p.Owner, p.LeaseUntil, now}
+	if p.VectorStoreID != "" || p.FileID != "" {
+		pick = `SELECT seq FROM vector_store_files WHERE vector_store_id = $4 AND id = $5 AND status = 'in_progress'
+    AND (lease_expires_at IS NULL OR lease_expires_at < $3) FOR UPDATE SKIP LOCKED`
+		args = append(args, p.VectorStoreID, p.FileID)
+	}
 	var j store.IngestJob
 	var model *string
 	f, err := scanFileRow(s.pool.QueryRow(ctx, `UPDATE vector_store_files SET lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1
-WHERE seq = (SELECT seq FROM vector_store_files WHERE status = 'in_progress'
-    AND (lease_expires_at IS NULL OR lease_expires_at < $3) ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)
+WHERE seq = (`+pick+`)
 RETURNING project_id, vector_store_id, filename, bytes, attempts,
     (SELECT embedding_model FROM vector_stores v WHERE v.id = vector_store_files.vector_store_id), `+fileCols,
-		p.Owner, p.LeaseUntil, now), &j.ProjectID, &j.VectorStoreID, &j.Filename, &j.Bytes, &j.Attempts, &model)
+		args...), &j.ProjectID, &j.VectorStoreID, &j.Filename, &j.Bytes, &j.Attempts, &model)
 	if err != nil {
 		return nil, err
 	}
@@ -631,6 +638,25 @@ RETURNING project_id, vector_store_id, filename, bytes, attempts,
 		j.EmbeddingModel = *model
 	}
 	return &j, nil
+}
+
+// IngestPending lists the in_progress files no live lease holds.
+func (s *Store) IngestPending(ctx context.Context, now time.Time, limit int) ([]store.IngestRef, error) {
+	rows, err := s.pool.Query(ctx, `SELECT project_id, vector_store_id, id FROM vector_store_files
+WHERE status = 'in_progress' AND (lease_expires_at IS NULL OR lease_expires_at < $1) ORDER BY seq LIMIT $2`, now, limit)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []store.IngestRef
+	for rows.Next() {
+		var r store.IngestRef
+		if err := rows.Scan(&r.ProjectID, &r.VectorStoreID, &r.FileID); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, mapErr(rows.Err())
 }
 
 // IngestLeaseRenew moves the lease's expiry to until if owner still holds

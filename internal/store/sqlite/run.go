@@ -314,6 +314,11 @@ RETURNING project_id, attempts, data`, args...)
 	return &c, nil
 }
 
+// RunsClaimable lists the runs RunClaim could take at now.
+func (s *Store) RunsClaimable(ctx context.Context, now time.Time, limit int) ([]store.ClaimedRun, error) {
+	return s.runRows(ctx, `SELECT project_id, attempts, data FROM runs WHERE `+claimableRun+` ORDER BY seq LIMIT ?`, now.UnixNano(), limit)
+}
+
 // RunLeaseRenew moves the lease's expiry to until if owner still holds it.
 func (s *Store) RunLeaseRenew(ctx context.Context, runID, owner string, until time.Time) error {
 	res, err := s.exec(ctx, `UPDATE runs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ?`,
@@ -330,9 +335,14 @@ func (s *Store) RunLeaseRenew(ctx context.Context, runID, owner string, until ti
 // RunsDue returns up to limit queued or requires_action runs whose
 // expires_at (Unix seconds) is before now, oldest (first created) first.
 func (s *Store) RunsDue(ctx context.Context, now int64, limit int) ([]store.ClaimedRun, error) {
-	rows, err := s.query(ctx, `SELECT project_id, attempts, data FROM runs
+	return s.runRows(ctx, `SELECT project_id, attempts, data FROM runs
 WHERE status IN ('queued', 'requires_action') AND expires_at IS NOT NULL AND expires_at < ?
 ORDER BY seq LIMIT ?`, now, limit)
+}
+
+// runRows reads (project_id, attempts, data) rows of runs.
+func (s *Store) runRows(ctx context.Context, query string, args ...any) ([]store.ClaimedRun, error) {
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,8 @@ var _ store.Store = (*Store)(nil)
 // Store is a store.Store backed by one SQLite database file. It is safe for
 // concurrent use.
 type Store struct {
+	// path is the database file, for Path.
+	path string
 	// write has exactly one connection: every write and every transaction
 	// runs there, so writers queue in database/sql rather than contend for
 	// SQLite's lock.
@@ -103,7 +105,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		read.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s := &Store{write: write, read: read, writes: make(chan *writeReq), closed: make(chan struct{}), writerDone: make(chan struct{})}
+	s := &Store{path: path, write: write, read: read, writes: make(chan *writeReq), closed: make(chan struct{}), writerDone: make(chan struct{})}
 	s.wstmts.db = write
 	s.rstmts.db = read
 	go s.writer()
@@ -127,6 +129,10 @@ func ping(ctx context.Context, db *sql.DB) error {
 		}
 	}
 }
+
+// Path is the database file the store was opened on: the job queue opens
+// its own connection to it (see DSN).
+func (s *Store) Path() string { return s.path }
 
 // Close stops the writer and closes both connection pools and their
 // prepared statements.

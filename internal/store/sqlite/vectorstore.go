@@ -625,14 +625,20 @@ func (s *Store) IngestClaim(ctx context.Context, p store.IngestClaimParams) (*st
 	if now.IsZero() {
 		now = time.Now()
 	}
+	pick := `SELECT seq FROM vector_store_files WHERE status = 'in_progress'
+    AND (lease_expires_at IS NULL OR lease_expires_at < ?) ORDER BY seq LIMIT 1`
+	args := []any{p.Owner, p.LeaseUntil.UnixNano(), now.UnixNano()}
+	if p.VectorStoreID != "" || p.FileID != "" {
+		pick = `SELECT seq FROM vector_store_files WHERE vector_store_id = ? AND id = ? AND status = 'in_progress'
+    AND (lease_expires_at IS NULL OR lease_expires_at < ?)`
+		args = []any{p.Owner, p.LeaseUntil.UnixNano(), p.VectorStoreID, p.FileID, now.UnixNano()}
+	}
 	var j store.IngestJob
 	err := s.inTx(ctx, func(tx *wtx) error {
 		row, err := tx.queryRow(`UPDATE vector_store_files SET lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1
-WHERE seq = (SELECT seq FROM vector_store_files WHERE status = 'in_progress'
-    AND (lease_expires_at IS NULL OR lease_expires_at < ?) ORDER BY seq LIMIT 1)
+WHERE seq = (`+pick+`)
 RETURNING project_id, vector_store_id, filename, bytes, attempts, `+fileCols+`,
-    (SELECT embedding_model FROM vector_stores v WHERE v.id = vector_store_files.vector_store_id)`,
-			p.Owner, p.LeaseUntil.UnixNano(), now.UnixNano())
+    (SELECT embedding_model FROM vector_stores v WHERE v.id = vector_store_files.vector_store_id)`, args...)
 		if err != nil {
 			return err
 		}
@@ -651,6 +657,25 @@ RETURNING project_id, vector_store_id, filename, bytes, attempts, `+fileCols+`,
 		return nil, err
 	}
 	return &j, nil
+}
+
+// IngestPending lists the in_progress files no live lease holds.
+func (s *Store) IngestPending(ctx context.Context, now time.Time, limit int) ([]store.IngestRef, error) {
+	rows, err := s.query(ctx, `SELECT project_id, vector_store_id, id FROM vector_store_files
+WHERE status = 'in_progress' AND (lease_expires_at IS NULL OR lease_expires_at < ?) ORDER BY seq LIMIT ?`, now.UnixNano(), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.IngestRef
+	for rows.Next() {
+		var r store.IngestRef
+		if err := rows.Scan(&r.ProjectID, &r.VectorStoreID, &r.FileID); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // IngestLeaseRenew moves the lease's expiry to until if owner still holds

@@ -721,6 +721,45 @@ func testRun(t *testing.T, newStore func(t *testing.T) store.Store) {
 			t.Fatalf("RunsDue after expiring %s = %v, want %v", q1.ID, got, want)
 		}
 	})
+	t.Run("Claimable", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, newStore)
+		q := runWithThread(t, b, b.proj, 100, schema.RunQueued)
+		ip := runWithThread(t, b, b.other, 100, schema.RunInProgress)
+		cl := runWithThread(t, b, b.proj, 100, schema.RunCancelling)
+		runWithThread(t, b, b.proj, 100, schema.RunRequiresAction) // waits for the client
+		runWithThread(t, b, b.proj, 100, schema.RunCompleted)      // final
+		claimable := func(now time.Time, limit int) []string {
+			t.Helper()
+			runs, err := b.s.RunsClaimable(b.ctx, now, limit)
+			must(t, "RunsClaimable", err)
+			var out []string
+			for _, c := range runs {
+				out = append(out, c.Run.ID)
+				if want := map[bool]string{true: b.other, false: b.proj}[c.Run.ID == ip.ID]; c.ProjectID != want {
+					t.Fatalf("RunsClaimable: run %s of project %s, want %s", c.Run.ID, c.ProjectID, want)
+				}
+			}
+			return out
+		}
+		if got, want := claimable(t0, 10), []string{q.ID, ip.ID, cl.ID}; !slices.Equal(got, want) {
+			t.Fatalf("RunsClaimable = %v, want %v", got, want)
+		}
+		if got, want := claimable(t0, 1), []string{q.ID}; !slices.Equal(got, want) {
+			t.Fatalf("RunsClaimable(limit 1) = %v, want %v", got, want)
+		}
+		// A live lease hides a run until it lapses.
+		_, err := b.s.RunClaim(b.ctx, store.RunClaimParams{Owner: "w", Now: t0, LeaseUntil: t0.Add(time.Minute), RunID: ip.ID})
+		must(t, "RunClaim", err)
+		if got, want := claimable(t0.Add(59*time.Second), 10), []string{q.ID, cl.ID}; !slices.Equal(got, want) {
+			t.Fatalf("RunsClaimable with a live lease = %v, want %v", got, want)
+		}
+		runs, err := b.s.RunsClaimable(b.ctx, t0.Add(61*time.Second), 10)
+		must(t, "RunsClaimable", err)
+		if len(runs) != 3 || runs[1].Run.ID != ip.ID || runs[1].Attempts != 1 {
+			t.Fatalf("RunsClaimable after the lease lapsed: %+v", runs)
+		}
+	})
 	t.Run("ThreadDeleteRemovesRuns", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, newStore)

@@ -442,6 +442,53 @@ func testVectorStore(t *testing.T, newStore func(t *testing.T) store.Store) {
 		assertCounts(t, b, b.proj, vs.ID, schema.VectorStoreFileCounts{Completed: 1, Total: 1}, 700, schema.VectorStoreCompleted)
 	})
 
+	t.Run("ClaimOneFile", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, newStore)
+		vsx := vectorStores(t, b)
+		vs, adds := createVS(t, b, b.proj, 3)
+		other, _ := createVS(t, b, b.other, 1)
+		claimFile := func(owner, vsID, fileID string, now time.Time) (*store.IngestJob, error) {
+			return vsx.IngestClaim(b.ctx, store.IngestClaimParams{Owner: owner, Now: now, LeaseUntil: now.Add(30 * time.Second), VectorStoreID: vsID, FileID: fileID})
+		}
+		pending := func(now time.Time) []string {
+			t.Helper()
+			refs, err := vsx.IngestPending(b.ctx, now, 10)
+			must(t, "IngestPending", err)
+			var out []string
+			for _, r := range refs {
+				out = append(out, r.ProjectID+"/"+r.VectorStoreID+"/"+r.FileID)
+			}
+			return out
+		}
+		all := []string{b.proj + "/" + vs.ID + "/" + adds[0].File.ID, b.proj + "/" + vs.ID + "/" + adds[1].File.ID,
+			b.proj + "/" + vs.ID + "/" + adds[2].File.ID}
+		if got := pending(t0); len(got) != 4 || !slices.Equal(got[:3], all) || !strings.HasPrefix(got[3], b.other+"/"+other.ID+"/") {
+			t.Fatalf("IngestPending = %v", got)
+		}
+		// The last file, not the oldest.
+		j, err := claimFile("w1", vs.ID, adds[2].File.ID, t0)
+		must(t, "IngestClaim of one file", err)
+		if j.File.ID != adds[2].File.ID || j.VectorStoreID != vs.ID || j.ProjectID != b.proj || j.Attempts != 1 {
+			t.Fatalf("claimed %+v", j)
+		}
+		_, err = claimFile("w2", vs.ID, adds[2].File.ID, t0.Add(time.Second))
+		assertNotFound(t, "IngestClaim of a leased file", err)
+		_, err = claimFile("w2", other.ID, adds[0].File.ID, t0)
+		assertNotFound(t, "IngestClaim of a file in another store", err)
+		if got := pending(t0.Add(time.Second)); len(got) != 3 || !slices.Equal(got[:2], all[:2]) {
+			t.Fatalf("IngestPending with a live lease = %v", got)
+		}
+		must(t, "IngestFinish", finishCompleted(b, vsx, j, "w1"))
+		_, err = claimFile("w2", vs.ID, adds[2].File.ID, t0.Add(time.Hour))
+		assertNotFound(t, "IngestClaim of a completed file", err)
+		j2, err := claimFile("w2", vs.ID, adds[0].File.ID, t0.Add(time.Hour))
+		must(t, "IngestClaim of the first file", err)
+		if j2.File.ID != adds[0].File.ID {
+			t.Fatalf("claimed %s, want %s", j2.File.ID, adds[0].File.ID)
+		}
+	})
+
 	t.Run("BatchCancel", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, newStore)
