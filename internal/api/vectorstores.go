@@ -80,14 +80,7 @@ func (s *Server) getVectorStore(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	vs, err := s.cfg.Store.VectorStoreGet(r.Context(), projectID(r), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("vector store", id)
-	}
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, vs)
-	return nil
+	return answer(w, vs, err, "vector store", id)
 }
 
 func (s *Server) modifyVectorStore(w http.ResponseWriter, r *http.Request) error {
@@ -220,15 +213,8 @@ func (s *Server) getVectorStoreFile(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	f, err := s.cfg.Store.VectorStoreFileGet(r.Context(), projectID(r), vsID, fileID)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("vector store file", fileID)
-	}
-	if err != nil {
-		return err
-	}
 	s.pollAfter(w)
-	writeJSON(w, http.StatusOK, f)
-	return nil
+	return answer(w, f, err, "vector store file", fileID)
 }
 
 func (s *Server) updateVectorStoreFile(w http.ResponseWriter, r *http.Request) error {
@@ -356,15 +342,8 @@ func (s *Server) getVectorStoreFileBatch(w http.ResponseWriter, r *http.Request)
 		return err
 	}
 	b, err := s.cfg.Store.VectorStoreFileBatchGet(r.Context(), projectID(r), vsID, batchID)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("vector store file batch", batchID)
-	}
-	if err != nil {
-		return err
-	}
 	s.pollAfter(w)
-	writeJSON(w, http.StatusOK, b)
-	return nil
+	return answer(w, b, err, "vector store file batch", batchID)
 }
 
 func (s *Server) cancelVectorStoreFileBatch(w http.ResponseWriter, r *http.Request) error {
@@ -373,14 +352,7 @@ func (s *Server) cancelVectorStoreFileBatch(w http.ResponseWriter, r *http.Reque
 		return err
 	}
 	b, err := s.cfg.Store.VectorStoreFileBatchCancel(r.Context(), projectID(r), vsID, batchID)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("vector store file batch", batchID)
-	}
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, b)
-	return nil
+	return answer(w, b, err, "vector store file batch", batchID)
 }
 
 func (s *Server) listVectorStoreFileBatchFiles(w http.ResponseWriter, r *http.Request) error {
@@ -455,4 +427,17 @@ func (s *Server) searchVectorStore(w http.ResponseWriter, r *http.Request) error
 // ingestion usually takes milliseconds.
 func (s *Server) pollAfter(w http.ResponseWriter) {
 	w.Header().Set("Openai-Poll-After-Ms", strconv.Itoa(s.cfg.PollAfterMs))
+}
+
+// answer writes v, or the 404 of the kind of object named id when err is
+// store.ErrNotFound, or returns err.
+func answer[T any](w http.ResponseWriter, v T, err error, kind, id string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound(kind, id)
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
 }
