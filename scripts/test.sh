@@ -5,11 +5,14 @@
 #   3. go test   - all Go tests, with the race detector when a C toolchain is
 #                  available (-race needs cgo); set ASSISTD_TEST_RACE=0 to
 #                  skip it, =1 to insist on it. The PostgreSQL suites (store
-#                  contract, serve --database) use ASSISTD_TEST_DATABASE_URL,
-#                  else postgres://postgres@127.0.0.1:5432/test (trust auth),
-#                  each test in a fresh schema it drops; when neither answers
-#                  they are skipped, loudly, unless ASSISTD_TEST_POSTGRES=1
-#                  (set by .ci/run) or ASSISTD_TEST_DATABASE_URL insists
+#                  contract, serve --database, chaos) use
+#                  ASSISTD_TEST_DATABASE_URL, else
+#                  postgres://postgres@127.0.0.1:5432/test (trust auth) when
+#                  it answers, else a throwaway cluster (scripts/pgcluster.sh)
+#                  when PostgreSQL's server binaries are installed; each test
+#                  in a fresh schema it drops; when none is to be had they
+#                  are skipped, loudly, unless ASSISTD_TEST_POSTGRES=1 (set
+#                  by .ci/run) or ASSISTD_TEST_DATABASE_URL insists
 #   4. conformance - the official SDKs against a live server
 #                  (test/conformance, when it exists; needs Node >= 20):
 #                  once on SQLite, then once more on PostgreSQL (the same
@@ -55,9 +58,31 @@ case "${ASSISTD_TEST_RACE:-auto}" in
 esac
 
 section "PostgreSQL"
-pg_url="${ASSISTD_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
+# The database: ASSISTD_TEST_DATABASE_URL when set; else the local default
+# (ASSISTD_TEST_DEFAULT_URL overrides it, e.g. to test the fallback) when it
+# answers; else a throwaway cluster (scripts/pgcluster.sh) when PostgreSQL's
+# server binaries are installed, stopped and deleted when this script ends.
+# The choice is exported as ASSISTD_TEST_DATABASE_URL for everything below.
 pg_ok=0
-if pgline=$(go run ./internal/store/postgres/pgtest/pgprobe 2>&1); then
+if [[ -z "${ASSISTD_TEST_DATABASE_URL:-}" ]]; then
+	default_url="${ASSISTD_TEST_DEFAULT_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
+	if pgline=$(ASSISTD_TEST_DATABASE_URL="$default_url" go run ./internal/store/postgres/pgtest/pgprobe 2>&1); then
+		export ASSISTD_TEST_DATABASE_URL="$default_url"
+	else
+		printf '%s\n' "$pgline"
+		echo "starting a throwaway PostgreSQL cluster (scripts/pgcluster.sh)"
+		pgc_rc=0
+		pgc_url=$(./scripts/pgcluster.sh start $$) || pgc_rc=$?
+		if [[ $pgc_rc == 0 ]]; then
+			export ASSISTD_TEST_DATABASE_URL="$pgc_url"
+		elif [[ $pgc_rc == 3 ]]; then
+			printf '\n!!! no PostgreSQL server binaries installed (apt-get install postgresql), so no throwaway cluster\n' >&2
+		else
+			printf '\n!!! THE THROWAWAY POSTGRESQL CLUSTER DID NOT START (see above)\n' >&2
+		fi
+	fi
+fi
+if pgline=$(ASSISTD_TEST_DATABASE_URL="${ASSISTD_TEST_DATABASE_URL:-${default_url:-}}" go run ./internal/store/postgres/pgtest/pgprobe 2>&1); then
 	echo "$pgline"
 	pg_ok=1
 	# Reachable now: a test that finds it unreachable later fails, not skips.
@@ -69,6 +94,7 @@ else
 	printf '\n!!! %s\n!!! SKIPPING THE POSTGRESQL SUITES: set ASSISTD_TEST_DATABASE_URL=postgres://… to run them\n\n' \
 		"$(head -n1 <<<"$pgline")" >&2
 fi
+pg_url="${ASSISTD_TEST_DATABASE_URL:-}"
 
 section "go test ${race[*]} -count=1 ./..."
 go test "${race[@]}" -count=1 -timeout 15m ./...
