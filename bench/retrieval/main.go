@@ -211,29 +211,12 @@ func ingest(c *benchkit.Client, docs []doc, clients int) (*ingestion, error) {
 		return nil, err
 	}
 	fileIDs := make([]string, len(docs))
-	var next atomic.Int64
-	var firstErr error
-	var errOnce sync.Once
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(docs) {
-					return
-				}
-				id, err := upload(c, docs[i].id+".md", "# "+docs[i].title+"\n\n"+docs[i].text)
-				if err != nil {
-					errOnce.Do(func() { firstErr = err })
-					return
-				}
-				fileIDs[i] = id
-			}
-		})
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
+	err := parallel(len(docs), clients, func(i int) (err error) {
+		fileIDs[i], err = upload(c, docs[i].id+".md", "# "+docs[i].title+"\n\n"+docs[i].text)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	uploaded := time.Now()
 	const batch = 2000
@@ -346,32 +329,42 @@ func rank(c *benchkit.Client, storeID, text string) ([]string, error) {
 }
 
 func rankAll(c *benchkit.Client, storeID string, queries []query, clients int) (map[string][]string, error) {
+	ranked := make([][]string, len(queries))
+	err := parallel(len(queries), clients, func(i int) (err error) {
+		ranked[i], err = rank(c, storeID, queries[i].text)
+		return err
+	})
 	out := make(map[string][]string, len(queries))
-	var mu sync.Mutex
+	for i, q := range queries {
+		out[q.id] = ranked[i]
+	}
+	return out, err
+}
+
+// parallel calls do(i) for i in [0, n) from clients goroutines and returns
+// the first error (the others then stop taking work).
+func parallel(n, clients int, do func(i int) error) error {
 	var next atomic.Int64
+	var failed atomic.Bool
 	var firstErr error
 	var errOnce sync.Once
 	var wg sync.WaitGroup
 	for range clients {
 		wg.Go(func() {
-			for {
+			for !failed.Load() {
 				i := int(next.Add(1)) - 1
-				if i >= len(queries) {
+				if i >= n {
 					return
 				}
-				r, err := rank(c, storeID, queries[i].text)
-				if err != nil {
+				if err := do(i); err != nil {
 					errOnce.Do(func() { firstErr = err })
-					return
+					failed.Store(true)
 				}
-				mu.Lock()
-				out[queries[i].id] = r
-				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	return out, firstErr
+	return firstErr
 }
 
 // throughput sends every query passes times from clients concurrent
@@ -379,31 +372,16 @@ func rankAll(c *benchkit.Client, storeID string, queries []query, clients int) (
 func throughput(c *benchkit.Client, storeID string, queries []query, clients, passes int) (float64, benchkit.Stats, error) {
 	total := len(queries) * passes
 	lat := make([]time.Duration, total)
-	var next atomic.Int64
-	var firstErr error
-	var errOnce sync.Once
-	var wg sync.WaitGroup
 	start := time.Now()
-	for range clients {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= total {
-					return
-				}
-				t := time.Now()
-				if _, err := search(c, storeID, map[string]any{"query": queries[i%len(queries)].text, "max_num_results": 10}); err != nil {
-					errOnce.Do(func() { firstErr = err })
-					return
-				}
-				lat[i] = time.Since(t)
-			}
-		})
-	}
-	wg.Wait()
+	err := parallel(total, clients, func(i int) error {
+		t := time.Now()
+		_, err := search(c, storeID, map[string]any{"query": queries[i%len(queries)].text, "max_num_results": 10})
+		lat[i] = time.Since(t)
+		return err
+	})
 	elapsed := time.Since(start)
-	if firstErr != nil {
-		return 0, benchkit.Stats{}, firstErr
+	if err != nil {
+		return 0, benchkit.Stats{}, err
 	}
 	return float64(total) / elapsed.Seconds(), benchkit.Summarize(lat), nil
 }
