@@ -261,8 +261,8 @@ func (s *Server) deleteVectorStoreFile(w http.ResponseWriter, r *http.Request) e
 	return nil
 }
 
-// getVectorStoreFileContent answers the file's parsed text, one part per
-// chunk as it was indexed.
+// getVectorStoreFileContent answers the file's parsed text as it was
+// indexed, one part per chunk.
 func (s *Server) getVectorStoreFileContent(w http.ResponseWriter, r *http.Request) error {
 	vsID, fileID, err := vectorStoreFileIDs(r)
 	if err != nil {
@@ -279,8 +279,15 @@ func (s *Server) getVectorStoreFileContent(w http.ResponseWriter, r *http.Reques
 		return err
 	}
 	page := schema.VectorStoreFileContentPage{Object: "vector_store.file_content.page", Data: make([]schema.FileContentPart, 0, len(chunks))}
+	prev := ""
 	for _, c := range chunks {
-		page.Data = append(page.Data, schema.FileContentPart{Type: "text", Text: c.Text})
+		// Consecutive chunks overlap (chunk_overlap_tokens): each part is
+		// what its chunk adds, so that the parts together are the text.
+		text := c.Text[overlap(prev, c.Text):]
+		prev = c.Text
+		if text != "" {
+			page.Data = append(page.Data, schema.FileContentPart{Type: "text", Text: text})
+		}
 	}
 	writeJSON(w, http.StatusOK, page)
 	return nil
@@ -440,4 +447,32 @@ func answer[T any](w http.ResponseWriter, v T, err error, kind, id string) error
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
+}
+
+// overlap is the length of the longest suffix of a that is a prefix of b
+// (Knuth-Morris-Pratt's failure function over b, then a scan of a: linear).
+func overlap(a, b string) int {
+	if a == "" || b == "" {
+		return 0
+	}
+	fail := make([]int, len(b))
+	for i, k := 1, 0; i < len(b); i++ {
+		for k > 0 && b[i] != b[k] {
+			k = fail[k-1]
+		}
+		if b[i] == b[k] {
+			k++
+		}
+		fail[i] = k
+	}
+	k := 0
+	for i := 0; i < len(a); i++ {
+		for k > 0 && (k == len(b) || a[i] != b[k]) {
+			k = fail[k-1]
+		}
+		if k < len(b) && a[i] == b[k] {
+			k++
+		}
+	}
+	return k
 }

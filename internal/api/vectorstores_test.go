@@ -347,3 +347,38 @@ func TestVectorStoreHybridSearch(t *testing.T) {
 		t.Errorf("two searches made %d embeddings requests, want 2", after-embedded)
 	}
 }
+
+// TestVectorStoreFileContentChunked: a file cut into overlapping chunks
+// (static 100/50) is searchable in every part, and its content endpoint
+// gives back the text once, without the overlaps.
+func TestVectorStoreFileContentChunked(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	var words []string
+	for i := range 600 {
+		words = append(words, fmt.Sprintf("word%d", i))
+	}
+	text := strings.Join(words, " ")
+	file := h.upload(h.A, "long.txt", openai.FilePurposeAssistants, []byte(text)).ID
+	vs := h.mustDo(200, "POST", "/v1/vector_stores", h.keyA, map[string]any{"file_ids": []string{file},
+		"chunking_strategy": map[string]any{"type": "static", "static": map[string]any{"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 50}}}).object(t)["id"].(string)
+	h.waitStore(h.keyA, vs)
+	f := h.mustDo(200, "GET", "/v1/vector_stores/"+vs+"/files/"+file, h.keyA, nil).object(t)
+	if dig(f, "chunking_strategy", "static", "max_chunk_size_tokens").(float64) != 100 || dig(f, "chunking_strategy", "static", "chunk_overlap_tokens").(float64) != 50 {
+		t.Errorf("chunking strategy: %v", f["chunking_strategy"])
+	}
+	page := h.mustDo(200, "GET", "/v1/vector_stores/"+vs+"/files/"+file+"/content", h.keyA, nil).object(t)
+	parts := page["data"].([]any)
+	var got strings.Builder
+	for _, p := range parts {
+		got.WriteString(p.(map[string]any)["text"].(string))
+	}
+	if len(parts) < 5 || got.String() != text {
+		t.Errorf("%d parts; joined text equal: %v", len(parts), got.String() == text)
+	}
+	// The last words are in a chunk of their own, found by search.
+	_, data := h.searchFiles(h.keyA, vs, `{"query":"word599","max_num_results":1}`)
+	if len(data) != 1 || !strings.Contains(dig(data[0], "content", 0, "text").(string), "word599") {
+		t.Errorf("search for the last word: %v", data)
+	}
+}
