@@ -160,3 +160,43 @@ func TestV1Retrieval(t *testing.T) {
 		t.Errorf("v1 annotation: %v", ann)
 	}
 }
+
+// TestRunFileSearchStreamed: streamed, the file_search step shows as a
+// tool_calls step whose delta is the spec's empty file_search object, and
+// the answer's citation arrives as a message delta annotation.
+func TestRunFileSearchStreamed(t *testing.T) {
+	t.Parallel()
+	answer := "Tides come from the Moon【0†tides.md】."
+	h := newHarness(t, withScript(fileSearchScript(answer)))
+	tides := h.upload(h.A, "tides.md", openai.FilePurposeAssistants, []byte("# Tides\n\nOcean tides are caused by the Moon.")).ID
+	vs := h.mustDo(200, "POST", "/v1/vector_stores", h.keyA, map[string]any{"file_ids": []string{tides}}).object(t)["id"].(string)
+	h.waitStore(h.keyA, vs)
+	asst := h.newAssistant(h.keyA, `{"model":"gpt-4o","tools":[{"type":"file_search"}],"tool_resources":{"file_search":{"vector_store_ids":["`+vs+`"]}}}`)
+	th := h.newThread(h.keyA, "tides moon")
+	r := h.mustDo(200, "POST", "/v1/threads/"+th+"/runs", h.keyA, `{"assistant_id":"`+asst+`","stream":true}`)
+	events, err := parseSSE(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sawStepDelta, sawCitation, completed bool
+	for _, ev := range events {
+		switch ev.Name {
+		case "thread.run.step.delta":
+			if strings.Contains(ev.Data, `"type":"file_search"`) && strings.Contains(ev.Data, `"file_search":{}`) {
+				sawStepDelta = true
+			}
+			if strings.Contains(ev.Data, "gravitational") || strings.Contains(ev.Data, "Ocean tides") {
+				t.Errorf("step delta leaks result content: %s", ev.Data)
+			}
+		case "thread.message.delta":
+			if strings.Contains(ev.Data, `"file_citation"`) && strings.Contains(ev.Data, tides) {
+				sawCitation = true
+			}
+		case "thread.run.completed":
+			completed = true
+		}
+	}
+	if !sawStepDelta || !sawCitation || !completed {
+		t.Errorf("step delta %v, citation delta %v, completed %v", sawStepDelta, sawCitation, completed)
+	}
+}
