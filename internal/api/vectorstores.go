@@ -409,8 +409,11 @@ func (s *Server) searchVectorStore(w http.ResponseWriter, r *http.Request) error
 		}
 	}
 	p := retrieval.SearchParams{Queries: queries, MaxResults: req.Limit(), Filter: req.Filters}
-	if ro := req.RankingOptions; ro != nil && ro.ScoreThreshold != nil {
-		p.ScoreThreshold = *ro.ScoreThreshold
+	if ro := req.RankingOptions; ro != nil {
+		if ro.ScoreThreshold != nil {
+			p.ScoreThreshold = *ro.ScoreThreshold
+		}
+		p.NoRerank = ro.Ranker == "none"
 	}
 	results, err := s.cfg.Retrieval.Search(r.Context(), projectID(r), []string{id}, p)
 	if errors.Is(err, store.ErrNotFound) {

@@ -30,6 +30,8 @@ type SearchParams struct {
 	ScoreThreshold float64
 	// Filter keeps only files whose attributes match; nil keeps all.
 	Filter *schema.Filter
+	// NoRerank is ranking_options.ranker "none": first-pass ranking only.
+	NoRerank bool
 }
 
 // Result is one chunk found.
@@ -58,7 +60,7 @@ func (s *Service) Search(ctx context.Context, projectID string, vectorStoreIDs [
 		if err != nil {
 			return nil, err
 		}
-		q := index.Query{Text: p.Queries, Limit: p.MaxResults, ScoreThreshold: p.ScoreThreshold}
+		q := index.Query{Text: p.Queries, Limit: p.MaxResults, ScoreThreshold: p.ScoreThreshold, NoRerank: p.NoRerank}
 		if p.Filter != nil {
 			q.Keep = func(fileID string) bool { return p.Filter.Match(e.files[fileID].attributes) }
 		}

@@ -136,6 +136,10 @@ func TestTrigramsMatchVariants(t *testing.T) {
 	if h := words.Search(Query{Text: []string{"ischaemia heart"}}); len(h) != 2 || h[0].Score != h[1].Score {
 		t.Errorf("words only: hits = %+v, want a tie", h)
 	}
+	// NoRerank (ranker "none") is the words-only ranking, per query.
+	if h := ix.Search(Query{Text: []string{"ischaemia heart"}, NoRerank: true}); len(h) != 2 || h[0].Score != h[1].Score {
+		t.Errorf("NoRerank: hits = %+v, want a tie", h)
+	}
 }
 
 func TestRemoveFileAndReplace(t *testing.T) {

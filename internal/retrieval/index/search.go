@@ -21,6 +21,9 @@ type Query struct {
 	// Keep filters by file; nil keeps every file. It is called under the
 	// index's read lock, so it must not call the Index.
 	Keep func(fileID string) bool
+	// NoRerank skips the trigram rerank (OpenAI's ranker "none"): words
+	// alone, as the first pass ranks them.
+	NoRerank bool
 }
 
 // Hit is one search result.
@@ -91,7 +94,7 @@ func (ix *Index) Search(q Query) []Hit {
 
 	var results []scored
 	if len(q.Text) == 1 && len(q.Vector) == 0 {
-		results = ix.keyword(s, q.Text[0], keep, limit)
+		results = ix.keyword(s, q.Text[0], keep, limit, !q.NoRerank)
 	} else {
 		results = ix.fused(s, q, keep, limit)
 	}
@@ -117,7 +120,7 @@ func (ix *Index) fused(s *searchScratch, q Query, keep func(string) bool, limit 
 	}
 	best := make(map[uint32]float32)
 	for _, text := range q.Text {
-		for _, r := range ix.keyword(s, text, keep, depth) {
+		for _, r := range ix.keyword(s, text, keep, depth, !q.NoRerank) {
 			if r.score > best[r.slot] {
 				best[r.slot] = r.score
 			}
@@ -177,10 +180,10 @@ func sortScored(xs []scored) {
 // keyword returns the top k kept chunks for one query string with
 // normalised scores, best first, in scratch memory (valid until the next
 // call on s).
-func (ix *Index) keyword(s *searchScratch, text string, keep func(string) bool, k int) []scored {
+func (ix *Index) keyword(s *searchScratch, text string, keep func(string) bool, k int, rerank bool) []scored {
 	o := &ix.opts
 	s.qterms = s.qterms[:0]
-	useGrams := !o.DisableNgrams
+	useGrams := !o.DisableNgrams && rerank
 	if cap(s.qgram) < len(ix.gramDF) {
 		s.qgram = make([]float32, len(ix.gramDF))
 	}
