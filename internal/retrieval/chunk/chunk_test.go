@@ -10,6 +10,8 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/tiktoken-go/tokenizer"
 )
 
 func TestStrategyValidate(t *testing.T) {
@@ -296,7 +298,12 @@ func abstracts() []string {
 }
 
 func BenchmarkChunk5000Abstracts(b *testing.B) {
-	c, err := New(Auto(), "")
+	b.Run("cl100k_base", func(b *testing.B) { benchAbstracts(b, "cl100k_base") })
+	b.Run("o200k_base", func(b *testing.B) { benchAbstracts(b, "o200k_base") })
+}
+
+func benchAbstracts(b *testing.B, enc tokenizer.Encoding) {
+	c, err := New(Auto(), enc)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -32,13 +32,13 @@ var samples = []string{
 	" !\n\n",
 	"'sam's 'llama",
 	"combining e\u0301 and a\u0308 marks",
+	"HELLOworld McDonald's iPhone ÉCOLE ǅungla ǲ CamelCaseWord ALLCAPS'S don'T",
+	"\u0301mark first, ー長音 カタカナー, ภาษาไทย, हिन्दी भाषा, 한국어",
+	"paths a/b/c http://x.y/z?q=1 ../up// end/\n/",
+	"ʰmodifier ʰʰA Aʰ aʰ ǅǅa",
 }
 
 func TestSplitMatchesTokenizer(t *testing.T) {
-	codec, err := tokenizer.Get(tokenizer.Cl100kBase)
-	if err != nil {
-		t.Fatal(err)
-	}
 	r := rand.New(rand.NewPCG(7, 7))
 	texts := slices.Clone(samples)
 	// Random mixes of the samples' characters find the cases in between.
@@ -46,7 +46,7 @@ func TestSplitMatchesTokenizer(t *testing.T) {
 	for _, s := range samples {
 		runes = append(runes, []rune(s)...)
 	}
-	for range 2000 {
+	for range 3000 {
 		var b strings.Builder
 		for range 1 + r.IntN(40) {
 			b.WriteRune(runes[r.IntN(len(runes))])
@@ -54,26 +54,37 @@ func TestSplitMatchesTokenizer(t *testing.T) {
 		texts = append(texts, b.String())
 	}
 	texts = append(texts, prose(11, 300))
-	cache := newTokenizerCache(codec)
-	for _, text := range texts {
-		_, want, err := codec.Encode(text)
-		if err != nil {
-			t.Fatal(err)
-		}
-		off, err := cache.offsets(text, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for i := 1; i < len(off); i++ {
-			got = append(got, text[off[i-1]:off[i]])
-		}
-		if !slices.Equal(got, want) {
-			t.Fatalf("text %q:\n got %q\nwant %q", text, got, want)
-		}
-		if n, _ := cache.count(text); n != len(want) {
-			t.Fatalf("count(%q) = %d, want %d", text, n, len(want))
-		}
+	for _, enc := range []tokenizer.Encoding{tokenizer.Cl100kBase, tokenizer.O200kBase} {
+		t.Run(string(enc), func(t *testing.T) {
+			codec, err := tokenizer.Get(enc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cache := newTokenizerCache(codec)
+			if cache.split == nil {
+				t.Fatal("no hand split for", enc)
+			}
+			for _, text := range texts {
+				_, want, err := codec.Encode(text)
+				if err != nil {
+					t.Fatal(err)
+				}
+				off, err := cache.offsets(text, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for i := 1; i < len(off); i++ {
+					got = append(got, text[off[i-1]:off[i]])
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("text %q:\n got %q\nwant %q", text, got, want)
+				}
+				if n, _ := cache.count(text); n != len(want) {
+					t.Fatalf("count(%q) = %d, want %d", text, n, len(want))
+				}
+			}
+		})
 	}
 }
 
@@ -82,15 +93,17 @@ func TestSplitCoversText(t *testing.T) {
 		if !utf8.ValidString(s) {
 			return
 		}
-		var b strings.Builder
-		splitCl100k(s, func(p string) {
-			if p == "" {
-				t.Fatalf("empty piece in %q", s)
+		for _, split := range []func(string, func(string)){splitCl100k, splitO200k} {
+			var b strings.Builder
+			split(s, func(p string) {
+				if p == "" {
+					t.Fatalf("empty piece in %q", s)
+				}
+				b.WriteString(p)
+			})
+			if b.String() != s {
+				t.Fatalf("pieces of %q join to %q", s, b.String())
 			}
-			b.WriteString(p)
-		})
-		if b.String() != s {
-			t.Fatalf("pieces of %q join to %q", s, b.String())
 		}
 	}
 	for _, s := range samples {
@@ -102,27 +115,38 @@ func FuzzSplit(f *testing.F) {
 	for _, s := range samples {
 		f.Add(s)
 	}
-	codec, err := tokenizer.Get(tokenizer.Cl100kBase)
-	if err != nil {
-		f.Fatal(err)
+	var codecs []tokenizer.Codec
+	var caches []*tokenizerCache
+	for _, enc := range []tokenizer.Encoding{tokenizer.Cl100kBase, tokenizer.O200kBase} {
+		codec, err := tokenizer.Get(enc)
+		if err != nil {
+			f.Fatal(err)
+		}
+		codecs = append(codecs, codec)
+		caches = append(caches, newTokenizerCache(codec))
 	}
-	cache := newTokenizerCache(codec)
 	f.Fuzz(func(t *testing.T, s string) {
 		if !utf8.ValidString(s) {
 			return
 		}
-		_, want, err := codec.Encode(s)
-		if err != nil || strings.Join(want, "") != s {
-			// The module's pattern engine drops some characters (a lone
-			// DEL); tiktoken keeps them, as the hand split does.
-			return
-		}
-		off, err := cache.offsets(s, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(off)-1 != len(want) {
-			t.Fatalf("%q: %d tokens, the tokenizer gives %d", s, len(off)-1, len(want))
+		for i, codec := range codecs {
+			_, want, err := codec.Encode(s)
+			if err != nil || strings.Join(want, "") != s {
+				// The module's pattern engine drops some characters (a lone
+				// DEL); tiktoken keeps them, as the hand split does.
+				continue
+			}
+			off, err := caches[i].offsets(s, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for j := 1; j < len(off); j++ {
+				got = append(got, s[off[j-1]:off[j]])
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s %q:\n got %q\nwant %q", codec.GetName(), s, got, want)
+			}
 		}
 	})
 }
