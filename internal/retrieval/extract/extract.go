@@ -58,12 +58,39 @@ func Code(err error) string {
 	return "server_error"
 }
 
+// Error is a classified extraction error. Its message is written for the
+// user who uploaded the file (it becomes last_error.message); errors.Is
+// matches it to ErrUnsupported or ErrInvalid.
+type Error struct {
+	// Code is "unsupported_file" or "invalid_file".
+	Code string
+	// Message says what is wrong and, where there is one, what to do.
+	Message string
+}
+
+// Error implements error.
+func (e *Error) Error() string { return e.Message }
+
+// Is reports whether target is the sentinel of e's class.
+func (e *Error) Is(target error) bool {
+	return target == ErrUnsupported && e.Code == "unsupported_file" ||
+		target == ErrInvalid && e.Code == "invalid_file"
+}
+
+func newError(code, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	if r, n := utf8.DecodeRuneInString(msg); n > 0 {
+		msg = string(unicode.ToUpper(r)) + msg[n:]
+	}
+	return &Error{Code: code, Message: msg}
+}
+
 func unsupported(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrUnsupported}, args...)...)
+	return newError("unsupported_file", format, args...)
 }
 
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+	return newError("invalid_file", format, args...)
 }
 
 // Defaults of Options.

@@ -3,6 +3,7 @@ package extract
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -27,8 +28,12 @@ func wantErr(t *testing.T, name string, data []byte, class error, contains strin
 	if !errors.Is(err, class) {
 		t.Fatalf("Extract(%q) = %v, %v; want %v", name, doc, err, class)
 	}
-	if !strings.Contains(err.Error(), contains) {
+	if !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(contains)) {
 		t.Fatalf("Extract(%q) error %q does not say %q", name, err, contains)
+	}
+	var e *Error
+	if !errors.As(err, &e) || e.Message == "" || e.Message[:1] != strings.ToUpper(e.Message[:1]) {
+		t.Fatalf("Extract(%q) error %#v is not an *Error with a sentence for a message", name, err)
 	}
 }
 
@@ -384,6 +389,10 @@ func TestClassification(t *testing.T) {
 	}
 	if Code(errors.New("disk on fire")) != "server_error" {
 		t.Fatal("an unclassified error is not server_error")
+	}
+	wrapped := fmt.Errorf("ingest: %w", invalid("bad bytes"))
+	if !errors.Is(wrapped, ErrInvalid) || errors.Is(wrapped, ErrUnsupported) || Code(wrapped) != "invalid_file" {
+		t.Fatalf("a wrapped error lost its class: %v", wrapped)
 	}
 }
 
