@@ -327,6 +327,9 @@ func newTokenizerCache(codec tokenizer.Codec) *tokenizerCache {
 // offsets returns the byte offsets of the tokens of s: token i is
 // s[off[i]:off[i+1]], and off ends with len(s).
 func (t *tokenizerCache) offsets(s string, off []int) ([]int, error) {
+	if cap(off) == 0 {
+		off = make([]int, 0, len(s)/4+2) // about 4 bytes a token in prose
+	}
 	off = append(off[:0], 0)
 	if t.split == nil {
 		_, toks, err := t.codec.Encode(s)
