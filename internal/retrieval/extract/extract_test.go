@@ -125,6 +125,16 @@ func TestDocx(t *testing.T) {
 	}
 }
 
+func TestDocxStrict(t *testing.T) {
+	// Strict Open XML names the same elements in another namespace.
+	doc := `<w:document xmlns:w="http://purl.oclc.org/ooxml/wordprocessingml/main"><w:body>` +
+		para("Strict ", "text") + `</w:body></w:document>`
+	got := mustExtract(t, "strict.docx", zipFiles(t, [2]string{"word/document.xml", doc}))
+	if got.Text != "Strict text" {
+		t.Fatalf("text %q", got.Text)
+	}
+}
+
 func TestDocxErrors(t *testing.T) {
 	tests := []struct {
 		name, contains string

@@ -16,6 +16,10 @@ import (
 const (
 	nsWord    = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 	nsDrawing = "http://schemas.openxmlformats.org/drawingml/2006/main"
+	// The same vocabularies in Strict Open XML ("Strict Open XML
+	// Document" in Word's Save As).
+	nsWordStrict    = "http://purl.oclc.org/ooxml/wordprocessingml/main"
+	nsDrawingStrict = "http://purl.oclc.org/ooxml/drawingml/main"
 	nsDC      = "http://purl.org/dc/elements/1.1/"
 )
 
@@ -186,7 +190,7 @@ func (e *extraction) docx(data []byte) (*Document, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if t.Name.Space != nsWord {
+			if t.Name.Space != nsWord && t.Name.Space != nsWordStrict {
 				continue
 			}
 			if skipDepth > 0 {
@@ -223,7 +227,7 @@ func (e *extraction) docx(data []byte) (*Document, error) {
 				cellDepth++
 			}
 		case xml.EndElement:
-			if t.Name.Space != nsWord {
+			if t.Name.Space != nsWord && t.Name.Space != nsWordStrict {
 				continue
 			}
 			if skipDepth > 0 {
@@ -342,7 +346,7 @@ func drawingText(body io.Reader) (string, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if t.Name.Space != nsDrawing {
+			if t.Name.Space != nsDrawing && t.Name.Space != nsDrawingStrict {
 				continue
 			}
 			switch t.Name.Local {
@@ -367,7 +371,7 @@ func drawingText(body io.Reader) (string, error) {
 				cells++
 			}
 		case xml.EndElement:
-			if t.Name.Space != nsDrawing {
+			if t.Name.Space != nsDrawing && t.Name.Space != nsDrawingStrict {
 				continue
 			}
 			switch t.Name.Local {
