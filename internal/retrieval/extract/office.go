@@ -20,7 +20,7 @@ const (
 	// Document" in Word's Save As).
 	nsWordStrict    = "http://purl.oclc.org/ooxml/wordprocessingml/main"
 	nsDrawingStrict = "http://purl.oclc.org/ooxml/drawingml/main"
-	nsDC      = "http://purl.org/dc/elements/1.1/"
+	nsDC            = "http://purl.org/dc/elements/1.1/"
 )
 
 // zipHas reports whether data is a ZIP archive holding name.
