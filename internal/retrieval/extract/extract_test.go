@@ -125,6 +125,17 @@ func TestDocx(t *testing.T) {
 	}
 }
 
+func TestDocxNotes(t *testing.T) {
+	doc := `<w:document xmlns:w="` + nsWord + `"><w:body>` + para("Body text.") + `</w:body></w:document>`
+	notes := `<w:footnotes xmlns:w="` + nsWord + `"><w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>` +
+		`<w:footnote w:id="1">` + para("A footnote.") + `</w:footnote></w:footnotes>`
+	got := mustExtract(t, "notes.docx", zipFiles(t, [2]string{"word/document.xml", doc}, [2]string{"word/footnotes.xml", notes},
+		[2]string{"word/endnotes.xml", `<w:endnotes xmlns:w="` + nsWord + `"><w:endnote w:id="2">` + para("An endnote.") + `</w:endnote></w:endnotes>`}))
+	if got.Text != "Body text.\n\nA footnote.\n\nAn endnote." {
+		t.Fatalf("text %q", got.Text)
+	}
+}
+
 func TestDocxStrict(t *testing.T) {
 	// Strict Open XML names the same elements in another namespace.
 	doc := `<w:document xmlns:w="http://purl.oclc.org/ooxml/wordprocessingml/main"><w:body>` +

@@ -122,29 +122,60 @@ func readZipFile(zr *zip.Reader, name string, limit int) (data []byte, ok bool, 
 // times the text it carries.
 func (e *extraction) xmlLimit() int { return 4 * e.opts.MaxTextBytes }
 
-// docx extracts word/document.xml: paragraphs (w:p) on their own lines,
-// w:t text, w:tab as a tab, w:br and w:cr as line breaks, table cells
-// joined by " | " and rows on their own lines. Deleted revisions and field
-// codes are left out. The title is dc:title of docProps/core.xml, or the
-// first paragraph in the Title style.
+// docx extracts word/document.xml, then the footnotes and endnotes. The
+// title is dc:title of docProps/core.xml, or the first paragraph in the
+// Title style.
 func (e *extraction) docx(data []byte) (*Document, error) {
 	zr, err := officeZip(data, "docx")
 	if err != nil {
 		return nil, err
 	}
-	body, ok, err := openZipFile(zr, "word/document.xml", e.xmlLimit())
+	var text strings.Builder
+	var styledTitle string
+	for _, name := range []string{"word/document.xml", "word/footnotes.xml", "word/endnotes.xml"} {
+		r, ok, err := openZipFile(zr, name, e.xmlLimit())
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			if name == "word/document.xml" {
+				return nil, invalid("the docx package has no word/document.xml")
+			}
+			continue
+		}
+		t, st, err := e.wordText(name, r, e.opts.MaxTextBytes-text.Len())
+		r.Close()
+		if err != nil {
+			return nil, err
+		}
+		if styledTitle == "" {
+			styledTitle = st
+		}
+		if strings.TrimSpace(t) == "" {
+			continue
+		}
+		if text.Len() > 0 {
+			text.WriteString("\n\n")
+		}
+		text.WriteString(t)
+	}
+	title, err := coreTitle(zr)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		return nil, invalid("the docx package has no word/document.xml")
-	}
-	defer body.Close()
+	return &Document{Text: text.String(), Title: firstNonEmpty(title, styledTitle)}, nil
+}
+
+// wordText is the text of a WordprocessingML part: paragraphs (w:p) on
+// their own lines, w:t text, w:tab as a tab, w:br and w:cr as line breaks,
+// table cells joined by " | " and rows on their own lines. Deleted
+// revisions and field codes are left out. It also returns the first
+// paragraph in the Title style. At most budget bytes of text are read.
+func (e *extraction) wordText(name string, r io.Reader, budget int) (text, styledTitle string, err error) {
 	var (
 		b            strings.Builder
 		para         strings.Builder
 		styleTitle   bool
-		styledTitle  string
 		cellDepth    int
 		cellsInRow   []int // per open table: cells written in the current row
 		inText       bool
@@ -172,21 +203,21 @@ func (e *extraction) docx(data []byte) (*Document, error) {
 		b.WriteString(text)
 		b.WriteByte('\n')
 	}
-	dec := xml.NewDecoder(body)
+	dec := xml.NewDecoder(r)
 	dec.Strict = false
 	for {
 		if tokens++; tokens%4096 == 0 && e.ctx.Err() != nil {
-			return nil, e.ctx.Err()
+			return "", "", e.ctx.Err()
 		}
 		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if errors.Is(err, ErrInvalid) { // the size limit
-			return nil, err
+			return "", "", err
 		}
 		if err != nil {
-			return nil, invalid("word/document.xml is not valid XML: %v", err)
+			return "", "", invalid("%s is not valid XML: %v", name, err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -252,8 +283,8 @@ func (e *extraction) docx(data []byte) (*Document, error) {
 		case xml.CharData:
 			if inText && skipDepth == 0 {
 				para.Write(t)
-				if para.Len()+b.Len() > e.opts.MaxTextBytes {
-					return nil, invalid("the file holds more than %d bytes of text; split it into smaller files", e.opts.MaxTextBytes)
+				if para.Len()+b.Len() > budget {
+					return "", "", invalid("the file holds more than %d bytes of text; split it into smaller files", e.opts.MaxTextBytes)
 				}
 			}
 		}
@@ -261,11 +292,7 @@ func (e *extraction) docx(data []byte) (*Document, error) {
 	if para.Len() > 0 {
 		endPara()
 	}
-	title, err := coreTitle(zr)
-	if err != nil {
-		return nil, err
-	}
-	return &Document{Text: b.String(), Title: firstNonEmpty(title, styledTitle)}, nil
+	return b.String(), styledTitle, nil
 }
 
 // pptx extracts the slides in order (ppt/slides/slideN.xml), each a
