@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -26,6 +27,7 @@ import (
 // Defaults of Config.
 const (
 	DefaultBatchSize      = 96
+	DefaultConcurrency    = 4
 	DefaultMaxBatchChars  = 200_000 // about 50k tokens, well under OpenAI's 300k per request
 	DefaultTimeout        = 60 * time.Second
 	DefaultMaxRetries     = 4
@@ -56,6 +58,9 @@ type Config struct {
 	Dimensions int
 	// BatchSize is the most inputs per request (default 96).
 	BatchSize int
+	// Concurrency is how many requests one Embed call has in flight at
+	// most (default 4).
+	Concurrency int
 	// MaxBatchChars is the most characters per request (default 200,000);
 	// a longer single input goes alone.
 	MaxBatchChars int
@@ -84,6 +89,9 @@ type Client struct {
 func New(cfg Config) *Client {
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = DefaultBatchSize
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = DefaultConcurrency
 	}
 	if cfg.MaxBatchChars <= 0 {
 		cfg.MaxBatchChars = DefaultMaxBatchChars
@@ -130,8 +138,8 @@ func (c *Client) Model() string { return c.cfg.Model }
 
 // Embed returns one unit-length vector per text, in the order of texts.
 // Empty texts are refused (the APIs reject them). The inputs are sent in
-// batches, one request after the other; the first batch that fails ends
-// the call with an error that names it.
+// batches, up to Concurrency at a time; the first batch that fails cancels
+// the others and ends the call with an error that names it.
 func (c *Client) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	if c.cfgErr != nil {
 		return nil, c.cfgErr
@@ -144,23 +152,66 @@ func (c *Client) Embed(ctx context.Context, texts []string) ([][]float32, error)
 			return nil, fmt.Errorf("embed: input %d is not valid UTF-8", i)
 		}
 	}
-	out := make([][]float32, 0, len(texts))
 	batches := c.batches(texts)
-	dims := c.cfg.Dimensions
-	for bi, b := range batches {
-		vecs, err := c.embedBatch(ctx, texts[b[0]:b[1]])
-		if err != nil {
-			if len(batches) == 1 {
-				return nil, err
+	results := make([][][]float32, len(batches))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu      sync.Mutex
+		failed  = -1 // the batch whose failure ends the call
+		failErr error
+	)
+	// Workers take batches in order; all have ended when wg.Wait returns.
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(c.cfg.Concurrency, len(batches)) {
+		wg.Go(func() {
+			for bi := range next {
+				b := batches[bi]
+				vecs, err := c.embedBatch(ctx, texts[b[0]:b[1]])
+				if err == nil {
+					results[bi] = vecs
+					continue
+				}
+				mu.Lock()
+				if failed < 0 { // later failures are this one's cancellations
+					failed, failErr = bi, err
+				}
+				mu.Unlock()
+				cancel() // the call fails: spare the other requests
 			}
-			return nil, fmt.Errorf("embed: batch %d of %d (inputs %d to %d): %w", bi+1, len(batches), b[0], b[1]-1, err)
+		})
+	}
+feed:
+	for bi := range batches {
+		select {
+		case next <- bi:
+		case <-ctx.Done():
+			break feed
 		}
+	}
+	close(next)
+	wg.Wait()
+
+	if failed >= 0 {
+		if len(batches) == 1 {
+			return nil, failErr
+		}
+		b := batches[failed]
+		return nil, fmt.Errorf("embed: batch %d of %d (inputs %d to %d): %w", failed+1, len(batches), b[0], b[1]-1, failErr)
+	}
+	if err := ctx.Err(); err != nil && len(batches) > 0 && results[len(batches)-1] == nil {
+		return nil, err // cancelled by the caller before every batch was sent
+	}
+	out := make([][]float32, 0, len(texts))
+	dims := c.cfg.Dimensions
+	for bi, vecs := range results {
 		for i, v := range vecs {
 			if dims == 0 {
 				dims = len(v)
 			}
 			if len(v) != dims {
-				return nil, fmt.Errorf("embed: input %d has %d dimensions, want %d", b[0]+i, len(v), dims)
+				return nil, fmt.Errorf("embed: input %d has %d dimensions, want %d", batches[bi][0]+i, len(v), dims)
 			}
 			out = append(out, v)
 		}
