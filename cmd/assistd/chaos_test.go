@@ -802,7 +802,10 @@ chaos:
 	if t.Failed() {
 		return
 	}
-	if kills < 3 {
+	// The first kill comes within about 2 s of the start, and the runs it
+	// interrupts wait at least a lease (2 s) to be taken over, so a second
+	// kill always finds runs under way.
+	if kills < 2 {
 		t.Errorf("only %d kills happened before the runs finished; the chaos was too slow to matter", kills)
 	}
 
@@ -818,7 +821,7 @@ chaos:
 		case k.final.Status == "failed" && k.final.LastError != nil && k.final.LastError.Code == "server_error" &&
 			strings.Contains(k.final.LastError.Message, "interrupted"):
 			abandoned++
-			t.Logf("run %d (%s) abandoned: %s", k.i, k.run, k.final.LastError.Message)
+			t.Logf("run %d (%s, tool %v, streamed %v) abandoned: %s", k.i, k.run, k.tool, k.streamed, k.final.LastError.Message)
 		default:
 			t.Errorf("run %d (%s) ended %s (last_error %+v)", k.i, k.run, k.final.Status, k.final.LastError)
 		}
