@@ -36,6 +36,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -69,6 +70,7 @@ type options struct {
 	tps            float64
 	tokens         int
 	phaseTimeout   time.Duration
+	pool           int
 	keep           bool
 }
 
@@ -89,6 +91,7 @@ func main() {
 	flag.Float64Var(&o.tps, "tps", 100, "the scripted model's tokens per second")
 	flag.IntVar(&o.tokens, "tokens", 20, "tokens (words) in the scripted reply")
 	flag.DurationVar(&o.phaseTimeout, "phase-timeout", 3*time.Minute, "bound of the run phase")
+	flag.IntVar(&o.pool, "pool", 0, "pool_max_conns of every replica (0: the server's default, the larger of 4 and the CPU count)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary data directories")
 	flag.Parse()
 	for _, f := range strings.Split(replicas, ",") {
@@ -100,7 +103,7 @@ func main() {
 		o.replicas = append(o.replicas, n)
 	}
 	if o.concurrency < 1 || o.threads < 1 || o.duration <= 0 || o.listRequests < 1 || o.listMessages < 20 ||
-		o.runs < 1 || o.runConcurrency < 1 || o.tps <= 0 || o.tokens < 1 || o.latency < 0 {
+		o.runs < 1 || o.runConcurrency < 1 || o.tps <= 0 || o.tokens < 1 || o.latency < 0 || o.pool < 0 {
 		fmt.Fprintln(os.Stderr, "replicas: counts and durations must be positive, -list-messages >= 20")
 		os.Exit(2)
 	}
@@ -143,8 +146,12 @@ func run(o options) (int, error) {
 
 	fmt.Printf("\nassistd on PostgreSQL, 1 vs more replicas (%d CPUs, load average %s at start, %s at end; open files %s)\n",
 		runtime.NumCPU(), load, benchkit.LoadAvg(), nofile)
-	fmt.Printf("model: %s latency, %d tokens at %.0f/s; creates and lists: %d clients for %s; runs: %d, %d in flight\n\n",
-		o.latency, o.tokens, o.tps, o.concurrency, o.duration, o.runs, o.runConcurrency)
+	pool := "default"
+	if o.pool > 0 {
+		pool = strconv.Itoa(o.pool)
+	}
+	fmt.Printf("model: %s latency, %d tokens at %.0f/s; creates and lists: %d clients for %s; runs: %d, %d in flight; pool_max_conns per replica: %s\n\n",
+		o.latency, o.tokens, o.tps, o.concurrency, o.duration, o.runs, o.runConcurrency, pool)
 	printTable(results)
 	return 0, nil
 }
@@ -181,6 +188,18 @@ func measure(o options, bin, dir string, m *model, n int) (*result, error) {
 			fmt.Fprintln(os.Stderr, "drop schema:", err)
 		}
 	}()
+	if o.pool > 0 {
+		// pgx reads pool_max_conns from the URL (a plain connection, as
+		// FreshSchema makes, would send it to the server and fail).
+		u, err := url.Parse(schemaURL)
+		if err != nil {
+			return nil, err
+		}
+		q := u.Query()
+		q.Set("pool_max_conns", strconv.Itoa(o.pool))
+		u.RawQuery = q.Encode()
+		schemaURL = u.String()
+	}
 	env := benchkit.Env([]string{"ASSISTD_", "OPENAI_", "ANTHROPIC_"})
 	key, err := benchkit.CreateKey(bin, filepath.Join(dir, "r0"), env, "--database", schemaURL)
 	if err != nil {
