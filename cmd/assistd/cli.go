@@ -15,6 +15,7 @@ import (
 
 	"github.com/assistd/assistd/internal/apikey"
 	"github.com/assistd/assistd/internal/config"
+	"github.com/assistd/assistd/internal/jobs"
 	"github.com/assistd/assistd/internal/store"
 	"github.com/assistd/assistd/internal/store/postgres"
 	"github.com/assistd/assistd/internal/store/sqlite"
@@ -163,6 +164,11 @@ func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 		st = lite
 	}
 	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrate %s: %w", where, err)
+	}
+	// The job queue's tables (River's own migrations) live beside ours.
+	if err := jobs.Migrate(ctx, st); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("migrate %s: %w", where, err)
 	}

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/assistd/assistd/internal/api"
@@ -22,6 +21,7 @@ import (
 	"github.com/assistd/assistd/internal/blob/pgblob"
 	"github.com/assistd/assistd/internal/config"
 	"github.com/assistd/assistd/internal/engine"
+	"github.com/assistd/assistd/internal/jobs"
 	"github.com/assistd/assistd/internal/llm"
 	"github.com/assistd/assistd/internal/metrics"
 	"github.com/assistd/assistd/internal/retrieval"
@@ -54,6 +54,8 @@ type Main struct {
 	Store  store.Store
 	HTTP   *http.Server
 	Engine *engine.Engine
+	// Jobs is the durable job queue (River) of runs, ingestion and sweeps.
+	Jobs *jobs.Queue
 	// Retrieval ingests and searches vector stores (file_search).
 	Retrieval *retrieval.Service
 	// Sandbox runs code_interpreter; nil when the sandbox is unavailable.
@@ -126,11 +128,15 @@ func (m *Main) open(ctx context.Context, getenv env, notice io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("models: %w", err)
 	}
+	if m.Jobs, err = jobs.New(jobs.Config{Store: m.Store, Logger: m.Logger, Lease: m.Config.RunLease}); err != nil {
+		return err
+	}
 	rcfg := retrieval.Config{
 		Store:  m.Store,
 		Blobs:  blobs,
 		Logger: m.Logger,
 		Lease:  m.Config.RunLease,
+		Jobs:   m.Jobs,
 	}
 	// Several models may be named (comma-separated, one provider); the
 	// first is the default and a store may pick another (embedding_model).
@@ -158,6 +164,7 @@ func (m *Main) open(ctx context.Context, getenv env, notice io.Writer) error {
 		Logger:                m.Logger,
 		Lease:                 m.Config.RunLease,
 		RequiresActionTimeout: m.Config.RequiresActionTimeout,
+		Jobs:                  m.Jobs,
 	})
 	var handler http.Handler = api.New(api.Config{
 		Store:          m.Store,
@@ -266,14 +273,23 @@ func (m *Main) Run(ctx context.Context) error {
 	engineDone := make(chan struct{})
 	go func() {
 		defer close(engineDone)
-		var wg sync.WaitGroup
-		wg.Go(func() { m.Retrieval.Run(engineCtx) })
 		m.Engine.Run(engineCtx)
-		wg.Wait()
 	}()
 	defer func() {
 		stopEngine()
 		<-engineDone
+	}()
+	// The job queue stops first (deferred last): its run jobs hand runs to
+	// the engine, which then stops and releases them.
+	if err := m.Jobs.Start(engineCtx, m.Engine, m.Retrieval); err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout+5*time.Second)
+		defer cancel()
+		if err := m.Jobs.Stop(sctx); err != nil {
+			m.Logger.Warn("stopping the job queue", "error", err)
+		}
 	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- m.HTTP.Serve(m.ln) }()
@@ -320,6 +336,10 @@ func (m *Main) Close() error {
 	if m.Sandbox != nil {
 		errs = append(errs, m.Sandbox.Close())
 		m.Sandbox = nil
+	}
+	if m.Jobs != nil {
+		errs = append(errs, m.Jobs.Close())
+		m.Jobs = nil
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())

@@ -31,6 +31,7 @@ import (
 	"github.com/assistd/assistd/internal/apikey"
 	"github.com/assistd/assistd/internal/blob"
 	"github.com/assistd/assistd/internal/engine"
+	"github.com/assistd/assistd/internal/jobs"
 	"github.com/assistd/assistd/internal/llm"
 	"github.com/assistd/assistd/internal/modelstub"
 	"github.com/assistd/assistd/internal/retrieval"
@@ -415,6 +416,7 @@ type harness struct {
 	model     *modelstub.Server
 	engine    *engine.Engine
 	retrieval *retrieval.Service
+	jobs      *jobs.Queue
 }
 
 type harnessSettings struct {
@@ -433,6 +435,13 @@ type harnessSettings struct {
 	// embeddingModel, when set, embeds new vector stores with the scripted
 	// model server's /v1/embeddings under that model name.
 	embeddingModel string
+	// jobs configures the job queue (its Store is the harness's).
+	jobs jobs.Config
+}
+
+// withJobs adjusts the job queue's settings.
+func withJobs(f func(*jobs.Config)) harnessOption {
+	return func(c *harnessSettings) { f(&c.jobs) }
 }
 
 type harnessOption func(*harnessSettings)
@@ -482,6 +491,9 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
+	if err := jobs.Migrate(ctx, st); err != nil {
+		t.Fatalf("jobs.Migrate: %v", err)
+	}
 	blobs, err := blob.NewDisk(filepath.Join(dir, "blobs"))
 	if err != nil {
 		t.Fatalf("blob.NewDisk: %v", err)
@@ -512,9 +524,16 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		rcfg2.DefaultEmbeddingModel = m
 		rcfg2.Embedders = map[string]retrieval.Embedder{m: embed.New(embed.Config{BaseURL: modelSrv.URL + "/v1", Model: m})}
 	}
-	if rcfg2.ScanInterval == 0 {
-		rcfg2.ScanInterval = 50 * time.Millisecond
+	jcfg := set.jobs
+	jcfg.Store = st
+	if jcfg.Lease == 0 {
+		jcfg.Lease = set.engine.Lease
 	}
+	q, err := jobs.New(jcfg)
+	if err != nil {
+		t.Fatalf("jobs.New: %v", err)
+	}
+	rcfg2.Jobs = q
 	ret := retrieval.New(rcfg2)
 	ecfg := set.engine
 	ecfg.Store, ecfg.Blobs, ecfg.Models, ecfg.Tokens = st, blobs, router, llm.NewCounter()
@@ -525,26 +544,30 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 			ecfg.Builtins[schema.ToolCodeInterpreter] = engine.NewCodeInterpreter(set.sandbox, st, blobs, func() int64 { return time.Now().Unix() })
 		}
 	}
-	if ecfg.ScanInterval == 0 {
-		ecfg.ScanInterval = 50 * time.Millisecond
-	}
+	ecfg.Jobs = q
 	eng := engine.New(ecfg)
 	engCtx, stopEngine := context.WithCancel(context.Background())
 	engDone := make(chan struct{})
 	go func() {
 		defer close(engDone)
-		var wg sync.WaitGroup
-		wg.Go(func() { ret.Run(engCtx) })
 		eng.Run(engCtx)
-		wg.Wait()
 	}()
+	if err := q.Start(engCtx, eng, ret); err != nil {
+		t.Fatalf("jobs.Start: %v", err)
+	}
 	cfg := set.api
 	cfg.Engine, cfg.Retrieval = eng, ret
 	srv := httptest.NewServer(api.New(cfg))
 	t.Cleanup(func() {
 		srv.Close()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := q.Stop(sctx); err != nil {
+			t.Errorf("jobs.Stop: %v", err)
+		}
 		stopEngine()
 		<-engDone
+		q.Close()
 	})
 
 	keyA, err := apikey.Create(ctx, st, "project-a", time.Now())
@@ -557,7 +580,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	}
 	v := newSpecValidator(t, srv.Client().Transport)
 	hc := &http.Client{Transport: v, Timeout: 10 * time.Second}
-	h := &harness{t: t, dir: dir, srv: srv, store: st, v: v, http: hc, keyA: keyA, keyB: keyB, model: model, engine: eng, retrieval: ret}
+	h := &harness{t: t, dir: dir, srv: srv, store: st, v: v, http: hc, keyA: keyA, keyB: keyB, model: model, engine: eng, retrieval: ret, jobs: q}
 	h.A = h.client(keyA)
 	h.B = h.client(keyB)
 	return h
@@ -761,6 +784,7 @@ func (h *harness) snapshot(key, path string) string {
 
 // fingerprint summarises every row of every table of the database and the
 // number of stored blobs, so that a test can prove a request wrote nothing.
+// The job queue's tables (river_*), busy with its own sweeps, are left out.
 func (h *harness) fingerprint() string {
 	h.t.Helper()
 	db, err := sql.Open("sqlite", sqlite.DSN(filepath.Join(h.dir, "assistd.db"), "_pragma=query_only(1)"))
@@ -768,7 +792,7 @@ func (h *harness) fingerprint() string {
 		h.t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'river\_%' ESCAPE '\' ORDER BY name`)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -781,7 +805,11 @@ func (h *harness) fingerprint() string {
 	rows.Close()
 	var b strings.Builder
 	for _, tbl := range tables {
-		rows, err := db.Query(`SELECT * FROM "` + tbl + `"`)
+		q := `SELECT * FROM "` + tbl + `"`
+		if tbl == "sqlite_sequence" {
+			q += ` WHERE name NOT LIKE 'river\_%' ESCAPE '\'`
+		}
+		rows, err := db.Query(q)
 		if err != nil {
 			h.t.Fatal(err)
 		}

@@ -153,6 +153,7 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	}
+	s.cfg.Engine.Enqueue(r.Context(), project, threadID, run.ID)
 	s.answerRun(w, r, sub, run, include)
 	return nil
 }
@@ -229,6 +230,7 @@ func (s *Server) createThreadAndRun(w http.ResponseWriter, r *http.Request) erro
 	if err := s.cfg.Engine.CreateThreadAndRun(r.Context(), project, t, msgs, run); err != nil {
 		return err
 	}
+	s.cfg.Engine.Enqueue(r.Context(), project, t.ID, run.ID)
 	s.answerRun(w, r, sub, run, false)
 	return nil
 }
@@ -358,6 +360,8 @@ func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return runActionError(err, runID)
 	}
+	// A cancelling run whose executor is gone needs one to finish.
+	s.cfg.Engine.Enqueue(r.Context(), projectID(r), threadID, runID)
 	writeJSON(w, http.StatusOK, viewRun(r)(run))
 	return nil
 }
@@ -377,6 +381,7 @@ func (s *Server) submitToolOutputs(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return runActionError(err, runID)
 	}
+	s.cfg.Engine.Enqueue(r.Context(), projectID(r), threadID, runID)
 	s.answerRun(w, r, sub, run, false)
 	return nil
 }

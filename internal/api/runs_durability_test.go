@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/assistd/assistd/internal/engine"
+	"github.com/assistd/assistd/internal/jobs"
 	"github.com/assistd/assistd/internal/modelstub"
 	"github.com/assistd/assistd/internal/schema"
 	"github.com/assistd/assistd/internal/store"
@@ -167,15 +167,17 @@ func deadOwnerRun(t *testing.T, h *harness, asstID, threadID string) (project st
 
 func TestRunTakeover(t *testing.T) {
 	t.Parallel()
-	// The scheduler scans only when woken, so the dead owner's claim is not
-	// raced by it.
-	h := newHarness(t, withEngine(func(c *engine.Config) { c.ScanInterval = time.Hour }))
+	// The leader sweeps only at start, so the dead owner's claim is not
+	// raced by reconcile; the test reconciles when it is ready.
+	h := newHarness(t, withJobs(func(c *jobs.Config) { c.SweepInterval = time.Hour }))
 	asst := h.newAssistant(h.keyA, `{"model":"gpt-4o-mini"}`)
 
 	t.Run("queued", func(t *testing.T) {
 		th := h.newThread(h.keyA, "orphan one")
 		_, run := deadOwnerRun(t, h, asst, th)
-		h.engine.Wake()
+		if err := h.jobs.Reconcile(context.Background(), time.Now()); err != nil {
+			t.Fatal(err)
+		}
 		got := h.waitRun(h.keyA, th, run.ID)
 		if got["status"] != "completed" || got["started_at"] == nil {
 			t.Fatalf("run: %v", got)
@@ -204,7 +206,9 @@ func TestRunTakeover(t *testing.T) {
 			Owner: "exec_dead", Steps: []*schema.RunStep{step}, Messages: []*schema.Message{msg}}); err != nil {
 			t.Fatal(err)
 		}
-		h.engine.Wake()
+		if err := h.jobs.Reconcile(context.Background(), time.Now()); err != nil {
+			t.Fatal(err)
+		}
 		got := h.waitRun(h.keyA, th, run.ID)
 		if got["status"] != "completed" {
 			t.Fatalf("run: %v", got)
@@ -231,7 +235,7 @@ func TestRunTakeover(t *testing.T) {
 // cancelled at once, and expire once past expires_at.
 func TestRunQueuedCancelAndExpiry(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, withEngine(func(c *engine.Config) { c.ScanInterval = time.Hour }))
+	h := newHarness(t, withJobs(func(c *jobs.Config) { c.SweepInterval = time.Hour }))
 	asst := h.newAssistant(h.keyA, `{"model":"gpt-4o-mini"}`)
 	ctx := context.Background()
 	p, err := h.store.ProjectGetByName(ctx, "project-a")
@@ -261,7 +265,9 @@ func TestRunQueuedCancelAndExpiry(t *testing.T) {
 	}
 	th2 := h.newThread(h.keyA, "two")
 	old := insert(th2, now-5)
-	h.engine.Wake()
+	if err := h.engine.ExpireRuns(ctx); err != nil {
+		t.Fatal(err)
+	}
 	r := h.waitRun(h.keyA, th2, old, "expired", "completed", "failed")
 	if r["status"] != "expired" {
 		t.Errorf("overdue queued run: %v", r)

@@ -64,9 +64,7 @@ func (s *Server) newVectorStore(ctx context.Context, project string, req *schema
 	if err := s.cfg.Store.VectorStoreCreate(ctx, project, vs, adds); err != nil {
 		return nil, err
 	}
-	if len(adds) > 0 {
-		s.cfg.Retrieval.Notify()
-	}
+	s.cfg.Retrieval.Enqueue(ctx, project, adds)
 	return vs, nil
 }
 
@@ -165,7 +163,7 @@ func (s *Server) addToVectorStore(ctx context.Context, project, vectorStoreID st
 		return err
 	}
 	s.cfg.Retrieval.Changed(project, vectorStoreID)
-	s.cfg.Retrieval.Notify()
+	s.cfg.Retrieval.Enqueue(ctx, project, adds)
 	return nil
 }
 

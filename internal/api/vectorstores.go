@@ -151,7 +151,7 @@ func (s *Server) createVectorStoreFile(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	s.cfg.Retrieval.Changed(project, id)
-	s.cfg.Retrieval.Notify()
+	s.cfg.Retrieval.Enqueue(r.Context(), project, adds)
 	writeJSON(w, http.StatusOK, adds[0].File)
 	return nil
 }
@@ -327,7 +327,7 @@ func (s *Server) createVectorStoreFileBatch(w http.ResponseWriter, r *http.Reque
 		return err
 	}
 	s.cfg.Retrieval.Changed(project, id)
-	s.cfg.Retrieval.Notify()
+	s.cfg.Retrieval.Enqueue(r.Context(), project, adds)
 	writeJSON(w, http.StatusOK, batch)
 	return nil
 }

@@ -97,9 +97,8 @@ func (e *Engine) Cancel(ctx context.Context, projectID, threadID, runID string) 
 		}
 		if run.Status == schema.RunCancelling {
 			e.interrupt(run.ID)
-			// If its executor is elsewhere or gone, the lease tells; a
-			// cancelling run is claimable, so nudge the scheduler.
-			e.Wake()
+			// If its executor is elsewhere, it notices at its next lease
+			// renewal; if gone, the run's job finishes the cancellation.
 			return run, nil
 		}
 		// The API answers "cancelling" as OpenAI does; the committed state
@@ -279,41 +278,6 @@ func (e *Engine) allSteps(ctx context.Context, projectID string, run *schema.Run
 	return store.All(func(p store.ListParams) (*store.Page[schema.RunStep], error) {
 		return e.cfg.Store.RunStepList(ctx, projectID, run.ThreadID, run.ID, p)
 	}, func(s *schema.RunStep) string { return s.ID })
-}
-
-// expireDue moves runs that waited past expires_at (for tool outputs, or
-// in the queue) to expired.
-func (e *Engine) expireDue(ctx context.Context) {
-	due, err := e.cfg.Store.RunsDue(ctx, e.now(), 100)
-	if err != nil {
-		if ctx.Err() == nil {
-			e.cfg.Logger.Error("finding runs to expire", "error", err)
-		}
-		return
-	}
-	for _, d := range due {
-		run := d.Run
-		prev := run.Status
-		steps, err := e.openSteps(ctx, d.ProjectID, run)
-		if err != nil {
-			continue
-		}
-		now := e.now()
-		p := &store.RunSaveParams{Run: run, ExpectStatus: prev, KeepMetadata: true}
-		var events []schema.Event
-		for _, s := range steps {
-			s.Status = schema.StepExpired
-			s.ExpiredAt = &now
-			p.Steps = append(p.Steps, s)
-			events = append(events, schema.Event{Name: schema.EventStepExpired, Data: cloneStep(s)})
-		}
-		run.Status = schema.RunExpired
-		run.RequiredAction = nil
-		run.ExpiresAt = nil
-		_ = e.commitThenPublish(run.ID, func() ([]schema.Event, error) {
-			return append(events, schema.Event{Name: schema.EventRunExpired, Data: cloneRun(run)}), e.cfg.Store.RunSave(ctx, d.ProjectID, p)
-		})
-	}
 }
 
 // cloneRun copies a run for publishing, so later changes by the executor do

@@ -3,11 +3,13 @@
 // transition before publishing it as a stream event, and takes over runs
 // whose executor died.
 //
-// The runs table is the durable queue: a run that is queued, in_progress or
-// cancelling with no live lease is work for any replica. A replica that
-// receives a request starts that run at once (no queue latency); the
-// scheduler loop picks up everything else (runs of dead executors, runs
-// queued elsewhere) and expires runs that waited too long.
+// A replica that receives a request starts that run at once (no queue
+// latency; a streamed run's events come from this process). Every run that
+// needs an executor also has a job in the durable job queue (internal/jobs)
+// whose worker, WatchRun, claims the run when nobody holds its lease: runs
+// of dead executors and runs queued elsewhere. The queue's leader expires
+// runs that waited too long (ExpireRuns). The run's lease stays the fencing
+// token of every write.
 package engine
 
 import (
@@ -49,9 +51,9 @@ type Config struct {
 	// Lease is how long a claim lasts without renewal; an executor that
 	// dies loses its runs to another after at most this long.
 	Lease time.Duration
-	// ScanInterval is how often the scheduler looks for orphaned or queued
-	// runs and for runs to expire.
-	ScanInterval time.Duration
+	// Jobs queues the durable run jobs (see Enqueue); nil runs nothing in
+	// the background: runs execute only where Start is called.
+	Jobs Enqueuer
 	// RequiresActionTimeout is how long a run waits for tool outputs.
 	RequiresActionTimeout time.Duration
 	// MaxAttempts bounds takeovers: a run claimed more often than this
@@ -63,9 +65,8 @@ type Config struct {
 
 // Engine runs runs. Its zero value is not usable; see New.
 type Engine struct {
-	cfg  Config
-	bus  *bus
-	wake chan struct{}
+	cfg Config
+	bus *bus
 
 	// gates order the publications of a run (see commitThenPublish).
 	gates [64]sync.Mutex
@@ -78,7 +79,7 @@ type Engine struct {
 	wg  sync.WaitGroup
 }
 
-// New returns an engine; call Run to start its scheduler.
+// New returns an engine; call Run before starting runs.
 func New(cfg Config) *Engine {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -92,9 +93,6 @@ func New(cfg Config) *Engine {
 	if cfg.Lease <= 0 {
 		cfg.Lease = 30 * time.Second
 	}
-	if cfg.ScanInterval <= 0 {
-		cfg.ScanInterval = time.Second
-	}
 	if cfg.RequiresActionTimeout <= 0 {
 		cfg.RequiresActionTimeout = 10 * time.Minute
 	}
@@ -107,55 +105,23 @@ func New(cfg Config) *Engine {
 	if cfg.ContextWindow == nil {
 		cfg.ContextWindow = func(string) int { return 128000 }
 	}
-	return &Engine{cfg: cfg, bus: newBus(), wake: make(chan struct{}, 1), running: make(map[string]*runningExec)}
+	return &Engine{cfg: cfg, bus: newBus(), running: make(map[string]*runningExec)}
 }
 
-// Run schedules runs until ctx ends, then stops every execution, releases
+// Run owns executions until ctx ends, then stops every execution, releases
 // their leases so another replica (or this one, restarted) takes them over
 // at once, and returns.
 func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Lock()
 	e.ctx = ctx
 	e.mu.Unlock()
-	ticker := time.NewTicker(e.cfg.ScanInterval)
-	defer ticker.Stop()
-	for {
-		e.expireDue(ctx)
-		e.claimAll(ctx)
-		select {
-		case <-ctx.Done():
-			e.wg.Wait()
-			return nil
-		case <-ticker.C:
-		case <-e.wake:
-		}
-	}
-}
-
-// Wake asks the scheduler to look for claimable runs now.
-func (e *Engine) Wake() {
-	select {
-	case e.wake <- struct{}{}:
-	default:
-	}
+	<-ctx.Done()
+	e.wg.Wait()
+	return nil
 }
 
 // Subscribe returns the events of run runID published from now on.
 func (e *Engine) Subscribe(runID string) *Subscription { return e.bus.subscribe(runID) }
-
-func (e *Engine) claimAll(ctx context.Context) {
-	for ctx.Err() == nil {
-		now := e.cfg.Now()
-		c, err := e.cfg.Store.RunClaim(ctx, store.RunClaimParams{Owner: e.cfg.Owner, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
-		if err != nil {
-			if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
-				e.cfg.Logger.Error("claiming runs", "error", err)
-			}
-			return
-		}
-		e.spawn(c)
-	}
-}
 
 // Start executes run runID in this process now, if it is claimable. The
 // execution belongs to the engine, not to the caller's request: a client
@@ -165,19 +131,19 @@ func (e *Engine) Start(runID string) {
 	ctx := e.ctx
 	e.mu.Unlock()
 	if ctx == nil || ctx.Err() != nil {
-		e.Wake()
-		return
+		return // its job executes it elsewhere, or here after a restart
 	}
 	now := e.cfg.Now()
 	c, err := e.cfg.Store.RunClaim(ctx, store.RunClaimParams{Owner: e.cfg.Owner, Now: now, LeaseUntil: now.Add(e.cfg.Lease), RunID: runID})
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			e.cfg.Logger.Error("claiming run", "run_id", runID, "error", err)
-			e.Wake()
 		}
 		return
 	}
-	e.spawn(c)
+	if !e.spawn(c) {
+		e.release(c.Run.ID)
+	}
 }
 
 // runningExec is one execution of this process.
@@ -186,12 +152,14 @@ type runningExec struct {
 	x      *execution
 }
 
-func (e *Engine) spawn(c *store.ClaimedRun) {
+// spawn executes a claimed run in the background; false when the engine is
+// stopping and did not.
+func (e *Engine) spawn(c *store.ClaimedRun) bool {
 	e.mu.Lock()
 	parent := e.ctx
 	if parent == nil || parent.Err() != nil {
 		e.mu.Unlock()
-		return
+		return false
 	}
 	ctx, cancel := context.WithCancel(parent)
 	re := &runningExec{cancel: cancel, x: &execution{e: e, project: c.ProjectID, run: c.Run, attempts: c.Attempts}}
@@ -212,6 +180,7 @@ func (e *Engine) spawn(c *store.ClaimedRun) {
 		}()
 		re.x.execute(ctx)
 	}()
+	return true
 }
 
 // interrupt stops this process's execution of runID, if any, so that it

@@ -15,29 +15,58 @@ import (
 	"github.com/assistd/assistd/internal/store"
 )
 
-// work claims and ingests files until ctx ends, sleeping while there are
-// none.
-func (s *Service) work(ctx context.Context) {
-	t := time.NewTicker(s.cfg.ScanInterval)
-	defer t.Stop()
-	for {
-		wake := s.wakeup()
-		for ctx.Err() == nil {
-			now := s.cfg.Now()
-			job, err := s.cfg.Store.IngestClaim(ctx, store.IngestClaimParams{Owner: s.cfg.Owner, Now: now, LeaseUntil: now.Add(s.cfg.Lease)})
-			if err != nil {
-				if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
-					s.cfg.Logger.Error("claiming a file to ingest", "error", err)
-				}
-				break
-			}
-			s.ingest(ctx, job)
+// IngestFile is the ingest job's work: it claims file fileID of vector
+// store vectorStoreID and ingests it. It returns how long to wait before
+// trying again when the file is leased by a live ingester, and 0 when the
+// file needs nothing more (ingested here, finished, cancelled or gone, or
+// this process is stopping: the file went back to the queue).
+func (s *Service) IngestFile(ctx context.Context, projectID, vectorStoreID, fileID string) (time.Duration, error) {
+	now := s.cfg.Now()
+	job, err := s.cfg.Store.IngestClaim(ctx, store.IngestClaimParams{Owner: s.cfg.Owner, Now: now, LeaseUntil: now.Add(s.cfg.Lease),
+		VectorStoreID: vectorStoreID, FileID: fileID})
+	if err == nil {
+		s.ingest(ctx, job)
+		return 0, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return 0, err
+	}
+	vf, err := s.cfg.Store.VectorStoreFileGet(ctx, projectID, vectorStoreID, fileID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	case vf.Status != schema.VectorStoreFileInProgress:
+		return 0, nil
+	}
+	return min(s.cfg.Lease/2, maxRetry), nil
+}
+
+// maxRetry bounds IngestFile's wait (see jobs.WatchInterval).
+const maxRetry = 5 * time.Second
+
+// Enqueue queues the ingestion of files just added to a vector store. A
+// failure is logged: the job queue's reconciliation queues them later.
+func (s *Service) Enqueue(ctx context.Context, projectID string, adds []*store.VectorStoreFileAdd) {
+	if s.cfg.Jobs == nil || len(adds) == 0 {
+		return
+	}
+	// The request may be gone; the jobs must not.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	byStore := make(map[string][]string)
+	var order []string
+	for _, a := range adds {
+		vs := a.File.VectorStoreID
+		if byStore[vs] == nil {
+			order = append(order, vs)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-wake:
+		byStore[vs] = append(byStore[vs], a.File.ID)
+	}
+	for _, vs := range order {
+		if err := s.cfg.Jobs.EnqueueIngest(ctx, projectID, vs, byStore[vs]...); err != nil {
+			s.cfg.Logger.Error("queueing ingestion jobs", "vector_store_id", vs, "files", len(byStore[vs]), "error", err)
 		}
 	}
 }
@@ -60,8 +89,12 @@ func (s *Service) ingest(ctx context.Context, job *store.IngestJob) {
 		p.Status, p.LastError = schema.VectorStoreFileFailed, &schema.VectorStoreFileError{
 			Code: schema.VectorStoreFileErrServer, Message: "Ingestion of this file was interrupted too many times."}
 	} else if err := s.process(jobCtx, job, p); err != nil {
-		if ctx.Err() != nil || jobCtx.Err() != nil {
-			return // shutting down, or the lease was lost
+		if ctx.Err() != nil {
+			s.release(job) // stopping: another ingester may take it at once
+			return
+		}
+		if jobCtx.Err() != nil {
+			return // the lease was lost
 		}
 		p.Status, p.Chunks, p.UsageBytes, p.Title = schema.VectorStoreFileFailed, nil, 0, ""
 		p.LastError = fileError(err)
@@ -77,6 +110,16 @@ func (s *Service) ingest(ctx context.Context, job *store.IngestJob) {
 		// Cancelled, deleted or taken over meanwhile: the outcome is moot.
 	case ctx.Err() == nil:
 		log.Error("recording an ingested file", "error", err)
+	}
+}
+
+// release gives the file's lease up.
+func (s *Service) release(job *store.IngestJob) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.cfg.Store.IngestLeaseRenew(ctx, job.VectorStoreID, job.File.ID, s.cfg.Owner, s.cfg.Now())
+	if err != nil && !errors.Is(err, store.ErrLeaseLost) {
+		s.cfg.Logger.Warn("releasing an ingestion lease", "file_id", job.File.ID, "error", err)
 	}
 }
 

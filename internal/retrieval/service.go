@@ -3,16 +3,15 @@
 // jobs, and searches stores through in-memory indexes built from the
 // persisted chunks, so that it behaves the same on every store backend.
 //
-// The vector store files table is the ingestion queue: a file that is
-// in_progress with no live lease is work for any replica, so ingestion
-// survives restarts and the death of the replica doing it.
+// Every file added to a store gets a job in the durable job queue
+// (internal/jobs) whose worker, IngestFile, claims the file under a lease
+// and ingests it, so ingestion survives restarts and the death of the
+// replica doing it; the lease is the fencing token of its outcome.
 package retrieval
 
 import (
 	"context"
 	"log/slog"
-	"runtime"
-	"sync"
 	"time"
 
 	"github.com/assistd/assistd/internal/blob"
@@ -44,11 +43,8 @@ type Config struct {
 	Owner string
 	// Lease is how long an ingestion claim lasts without renewal.
 	Lease time.Duration
-	// Workers is how many files are ingested at once (default GOMAXPROCS).
-	Workers int
-	// ScanInterval is how often idle workers look for files queued by other
-	// replicas or left by dead ones.
-	ScanInterval time.Duration
+	// Jobs queues ingestion jobs (see Enqueue); nil queues none.
+	Jobs Enqueuer
 	// MaxAttempts bounds takeovers of one file's ingestion.
 	MaxAttempts int
 	// MaxFileBytes bounds the bytes read from one file.
@@ -63,12 +59,14 @@ type Config struct {
 	VersionCheckInterval time.Duration
 }
 
+// Enqueuer queues ingestion jobs (internal/jobs).
+type Enqueuer interface {
+	EnqueueIngest(ctx context.Context, projectID, vectorStoreID string, fileIDs ...string) error
+}
+
 // Service ingests and searches vector stores.
 type Service struct {
 	cfg Config
-
-	wakeMu sync.Mutex
-	wakeCh chan struct{}
 
 	chunkers chunkers
 	indexes  indexCache
@@ -77,7 +75,7 @@ type Service struct {
 	keywords *index.Analyzer
 }
 
-// New returns a Service; call Run to start ingestion.
+// New returns a Service; the job queue calls IngestFile.
 func New(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -91,12 +89,6 @@ func New(cfg Config) *Service {
 	if cfg.Lease <= 0 {
 		cfg.Lease = 30 * time.Second
 	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = runtime.GOMAXPROCS(0)
-	}
-	if cfg.ScanInterval <= 0 {
-		cfg.ScanInterval = time.Second
-	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 3
 	}
@@ -109,7 +101,7 @@ func New(cfg Config) *Service {
 	if cfg.VersionCheckInterval <= 0 {
 		cfg.VersionCheckInterval = 200 * time.Millisecond
 	}
-	s := &Service{cfg: cfg, wakeCh: make(chan struct{}), keywords: index.NewAnalyzer(index.AnalyzerOptions{NoStem: true})}
+	s := &Service{cfg: cfg, keywords: index.NewAnalyzer(index.AnalyzerOptions{NoStem: true})}
 	s.indexes.init(cfg.MaxCachedStores)
 	return s
 }
@@ -119,30 +111,6 @@ func (s *Service) DefaultEmbeddingModel() string { return s.cfg.DefaultEmbedding
 
 // HasEmbeddingModel reports whether the server can embed with model.
 func (s *Service) HasEmbeddingModel(model string) bool { return s.cfg.Embedders[model] != nil }
-
-// Run ingests files until ctx ends.
-func (s *Service) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	for range s.cfg.Workers {
-		wg.Go(func() { s.work(ctx) })
-	}
-	wg.Wait()
-	return nil
-}
-
-// Notify tells idle workers that files were queued.
-func (s *Service) Notify() {
-	s.wakeMu.Lock()
-	close(s.wakeCh)
-	s.wakeCh = make(chan struct{})
-	s.wakeMu.Unlock()
-}
-
-func (s *Service) wakeup() <-chan struct{} {
-	s.wakeMu.Lock()
-	defer s.wakeMu.Unlock()
-	return s.wakeCh
-}
 
 // CountTokens counts text's tokens as chunking does (cl100k_base).
 func (s *Service) CountTokens(text string) int {

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/assistd/assistd/internal/blob"
+	"github.com/assistd/assistd/internal/jobs"
 	"github.com/assistd/assistd/internal/retrieval"
 	"github.com/assistd/assistd/internal/schema"
 	"github.com/assistd/assistd/internal/store"
@@ -22,6 +22,8 @@ type fixture struct {
 	t     *testing.T
 	st    store.Store
 	blobs blob.Store
+	// added are the files addFile queued, for run's job queue.
+	added []store.IngestRef
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -34,6 +36,9 @@ func newFixture(t *testing.T) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := jobs.Migrate(ctx, st); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.ProjectCreate(ctx, &store.ProjectCreateParams{ID: project, Name: project, CreatedAt: 1}); err != nil {
@@ -63,25 +68,50 @@ func (f *fixture) addFile(name, text string) (vsID, fileID string) {
 	if err := f.st.VectorStoreCreate(ctx, project, vs, []*store.VectorStoreFileAdd{add}); err != nil {
 		f.t.Fatal(err)
 	}
+	f.added = append(f.added, store.IngestRef{ProjectID: project, VectorStoreID: vs.ID, FileID: fileID})
 	return vs.ID, fileID
 }
 
-// run starts a Service with cfg until the test ends.
+// run starts a Service with cfg and a job queue until the test ends, and
+// queues the jobs of the files added so far (as the API does).
 func (f *fixture) run(cfg retrieval.Config) *retrieval.Service {
+	f.t.Helper()
 	cfg.Store, cfg.Blobs = f.st, f.blobs
-	if cfg.ScanInterval == 0 {
-		cfg.ScanInterval = 20 * time.Millisecond
+	if cfg.Lease == 0 {
+		cfg.Lease = time.Second
 	}
+	q, err := jobs.New(jobs.Config{Store: f.st, Lease: cfg.Lease})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	cfg.Jobs = q
 	svc := retrieval.New(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { svc.Run(ctx) })
+	if err := q.Start(ctx, noRuns{}, svc); err != nil {
+		f.t.Fatal(err)
+	}
 	f.t.Cleanup(func() {
 		cancel()
-		wg.Wait()
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		if err := q.Stop(sctx); err != nil {
+			f.t.Error(err)
+		}
+		q.Close()
 	})
+	for _, r := range f.added {
+		if err := q.EnqueueIngest(ctx, r.ProjectID, r.VectorStoreID, r.FileID); err != nil {
+			f.t.Fatal(err)
+		}
+	}
 	return svc
 }
+
+// noRuns stands in for the engine: these tests have no runs.
+type noRuns struct{}
+
+func (noRuns) WatchRun(context.Context, string, string, string) (time.Duration, error) { return 0, nil }
+func (noRuns) ExpireRuns(context.Context) error                                        { return nil }
 
 func (f *fixture) waitFile(vsID, fileID string) *schema.VectorStoreFile {
 	f.t.Helper()

@@ -133,6 +133,10 @@ type IngestClaimParams struct {
 // IngestRef names a vector store file waiting for ingestion.
 type IngestRef struct {
 	ProjectID, VectorStoreID, FileID string
+	// Attempts counts the claims of the file so far.
+	Attempts int
+	// CreatedAt is when the file was (re-)added (Unix seconds).
+	CreatedAt int64
 }
 
 // IngestJob is a claimed vector store file.

@@ -642,7 +642,7 @@ RETURNING project_id, vector_store_id, filename, bytes, attempts,
 
 // IngestPending lists the in_progress files no live lease holds.
 func (s *Store) IngestPending(ctx context.Context, now time.Time, limit int) ([]store.IngestRef, error) {
-	rows, err := s.pool.Query(ctx, `SELECT project_id, vector_store_id, id FROM vector_store_files
+	rows, err := s.pool.Query(ctx, `SELECT project_id, vector_store_id, id, attempts, created_at FROM vector_store_files
 WHERE status = 'in_progress' AND (lease_expires_at IS NULL OR lease_expires_at < $1) ORDER BY seq LIMIT $2`, now, limit)
 	if err != nil {
 		return nil, mapErr(err)
@@ -651,7 +651,7 @@ WHERE status = 'in_progress' AND (lease_expires_at IS NULL OR lease_expires_at <
 	var out []store.IngestRef
 	for rows.Next() {
 		var r store.IngestRef
-		if err := rows.Scan(&r.ProjectID, &r.VectorStoreID, &r.FileID); err != nil {
+		if err := rows.Scan(&r.ProjectID, &r.VectorStoreID, &r.FileID, &r.Attempts, &r.CreatedAt); err != nil {
 			return nil, err
 		}
 		out = append(out, r)

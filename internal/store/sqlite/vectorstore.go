@@ -661,7 +661,7 @@ RETURNING project_id, vector_store_id, filename, bytes, attempts, `+fileCols+`,
 
 // IngestPending lists the in_progress files no live lease holds.
 func (s *Store) IngestPending(ctx context.Context, now time.Time, limit int) ([]store.IngestRef, error) {
-	rows, err := s.query(ctx, `SELECT project_id, vector_store_id, id FROM vector_store_files
+	rows, err := s.query(ctx, `SELECT project_id, vector_store_id, id, attempts, created_at FROM vector_store_files
 WHERE status = 'in_progress' AND (lease_expires_at IS NULL OR lease_expires_at < ?) ORDER BY seq LIMIT ?`, now.UnixNano(), limit)
 	if err != nil {
 		return nil, err
@@ -670,7 +670,7 @@ WHERE status = 'in_progress' AND (lease_expires_at IS NULL OR lease_expires_at <
 	var out []store.IngestRef
 	for rows.Next() {
 		var r store.IngestRef
-		if err := rows.Scan(&r.ProjectID, &r.VectorStoreID, &r.FileID); err != nil {
+		if err := rows.Scan(&r.ProjectID, &r.VectorStoreID, &r.FileID, &r.Attempts, &r.CreatedAt); err != nil {
 			return nil, err
 		}
 		out = append(out, r)

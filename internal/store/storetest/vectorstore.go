@@ -479,6 +479,11 @@ func testVectorStore(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if got := pending(t0.Add(time.Second)); len(got) != 3 || !slices.Equal(got[:2], all[:2]) {
 			t.Fatalf("IngestPending with a live lease = %v", got)
 		}
+		refs, err := vsx.IngestPending(b.ctx, t0.Add(time.Minute), 10)
+		must(t, "IngestPending", err)
+		if len(refs) != 4 || refs[2].FileID != adds[2].File.ID || refs[2].Attempts != 1 || refs[0].Attempts != 0 || refs[0].CreatedAt != adds[0].File.CreatedAt {
+			t.Fatalf("IngestPending after the lease lapsed: %+v", refs)
+		}
 		must(t, "IngestFinish", finishCompleted(b, vsx, j, "w1"))
 		_, err = claimFile("w2", vs.ID, adds[2].File.ID, t0.Add(time.Hour))
 		assertNotFound(t, "IngestClaim of a completed file", err)

@@ -1,0 +1,175 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// unique makes a run or file job unique by its arguments while it is not
+// finalized: an insert for work already queued or being looked at is a
+// no-op, and a finished job does not stop a new one.
+var uniqueStates = []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+	rivertype.JobStateRunning, rivertype.JobStateScheduled,
+}
+
+// RunArgs is the run job: watch a run until it rests.
+type RunArgs struct {
+	ProjectID string `json:"project_id"`
+	ThreadID  string `json:"thread_id"`
+	RunID     string `json:"run_id"`
+	// Claims is the run's claim count when reconcile queued the job (0
+	// from the API). It sets a re-queued job apart from one stuck running
+	// on a dead replica, which would otherwise absorb it until rescued.
+	Claims int `json:"claims,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (RunArgs) Kind() string { return "run" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (RunArgs) InsertOpts() river.InsertOpts {
+	// Attempts count failures of the job itself (database errors), not
+	// takeovers of the run, which the run's own claim count bounds.
+	return river.InsertOpts{Queue: queueRuns, MaxAttempts: 100, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}}
+}
+
+// IngestArgs is the ingest job: ingest one vector store file.
+type IngestArgs struct {
+	ProjectID     string `json:"project_id"`
+	VectorStoreID string `json:"vector_store_id"`
+	FileID        string `json:"file_id"`
+	// Claims is as in RunArgs, for the file's claims.
+	Claims int `json:"claims,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (IngestArgs) Kind() string { return "ingest" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (IngestArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: queueIngest, MaxAttempts: 100, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}}
+}
+
+// ExpireRunsArgs is the expire_runs sweep.
+type ExpireRunsArgs struct{}
+
+// Kind implements river.JobArgs.
+func (ExpireRunsArgs) Kind() string { return "expire_runs" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (ExpireRunsArgs) InsertOpts() river.InsertOpts {
+	// One pending sweep at a time: a slow sweep does not pile up more.
+	return river.InsertOpts{Queue: queueRuns, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: uniqueStates}}
+}
+
+// ReconcileArgs is the reconcile sweep.
+type ReconcileArgs struct{}
+
+// Kind implements river.JobArgs.
+func (ReconcileArgs) Kind() string { return "reconcile" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (ReconcileArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: queueRuns, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: uniqueStates}}
+}
+
+type runWorker struct {
+	river.WorkerDefaults[RunArgs]
+	q *Queue
+}
+
+func (w *runWorker) Work(ctx context.Context, job *river.Job[RunArgs]) error {
+	a := job.Args
+	again, err := w.q.runs.WatchRun(ctx, a.ProjectID, a.ThreadID, a.RunID)
+	return outcome(again, err)
+}
+
+type ingestWorker struct {
+	river.WorkerDefaults[IngestArgs]
+	q *Queue
+}
+
+func (w *ingestWorker) Work(ctx context.Context, job *river.Job[IngestArgs]) error {
+	a := job.Args
+	again, err := w.q.ingest.IngestFile(ctx, a.ProjectID, a.VectorStoreID, a.FileID)
+	if err == nil && again == 0 && ctx.Err() != nil {
+		// Stopped mid-file: the file went back to the queue; look again
+		// at once when a worker is next up.
+		return river.JobSnooze(0)
+	}
+	return outcome(again, err)
+}
+
+// outcome maps a worker's answer to River's: look again later, fail (and
+// retry), or done.
+func outcome(again time.Duration, err error) error {
+	switch {
+	case err != nil:
+		return err
+	case again > 0:
+		return river.JobSnooze(again)
+	}
+	return nil
+}
+
+type expireWorker struct {
+	river.WorkerDefaults[ExpireRunsArgs]
+	q *Queue
+}
+
+func (w *expireWorker) Work(ctx context.Context, _ *river.Job[ExpireRunsArgs]) error {
+	return w.q.runs.ExpireRuns(ctx)
+}
+
+type reconcileWorker struct {
+	river.WorkerDefaults[ReconcileArgs]
+	q *Queue
+}
+
+func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs]) error {
+	return w.q.Reconcile(ctx, time.Now().Add(-2*WatchInterval(w.q.cfg.Lease)))
+}
+
+// reconcileLimit bounds the runs and the files one reconcile re-queues.
+const reconcileLimit = 1000
+
+// freshWork is how long work never claimed is left to the job its API
+// request queued: re-inserting the (usually thousands of) files of a large
+// batch on every sweep would only make River discard duplicates.
+const freshWork = time.Minute
+
+// Reconcile queues a job for every run and every file that needs an
+// executor and whose lease lapsed before leaseBefore (or that never had
+// one, once older than a minute). Jobs still queued for them absorb the
+// inserts; a job stuck running on a dead replica does not (the claim count
+// differs).
+func (q *Queue) Reconcile(ctx context.Context, leaseBefore time.Time) error {
+	fresh := time.Now().Add(-freshWork).Unix()
+	runs, err := q.cfg.Store.RunsClaimable(ctx, leaseBefore, reconcileLimit)
+	if err != nil {
+		return fmt.Errorf("jobs: reconcile runs: %w", err)
+	}
+	var args []river.JobArgs
+	for _, r := range runs {
+		if r.Attempts == 0 && r.Run.CreatedAt > fresh {
+			continue
+		}
+		args = append(args, RunArgs{ProjectID: r.ProjectID, ThreadID: r.Run.ThreadID, RunID: r.Run.ID, Claims: r.Attempts})
+	}
+	files, err := q.cfg.Store.IngestPending(ctx, leaseBefore, reconcileLimit)
+	if err != nil {
+		return fmt.Errorf("jobs: reconcile files: %w", err)
+	}
+	for _, f := range files {
+		if f.Attempts == 0 && f.CreatedAt > fresh {
+			continue
+		}
+		args = append(args, IngestArgs{ProjectID: f.ProjectID, VectorStoreID: f.VectorStoreID, FileID: f.FileID, Claims: f.Attempts})
+	}
+	return q.insert(ctx, args...)
+}
