@@ -21,12 +21,15 @@ type cpuSnap struct {
 	postgres map[int]int64 // ticks per postgres process
 	self     time.Duration // this process: the clients and the model
 	pgSeen   bool          // postgres processes are visible (same machine)
+	busy     int64         // ticks the whole machine was not idle (/proc/stat)
 }
 
 // cpuShare is the CPU a phase used, in cores (CPU seconds per second).
 type cpuShare struct {
 	replicas, postgres, self float64
 	pgSeen                   bool
+	// machine is what every process on the machine used, these and others.
+	machine float64
 }
 
 func (s cpuShare) String() string {
@@ -34,7 +37,7 @@ func (s cpuShare) String() string {
 	if s.pgSeen {
 		pg = fmt.Sprintf("%.2f", s.postgres)
 	}
-	return fmt.Sprintf("%.2f / %s / %.2f", s.replicas, pg, s.self)
+	return fmt.Sprintf("%.2f / %s / %.2f of %.2f", s.replicas, pg, s.self, s.machine)
 }
 
 func (b *bench) cpu() cpuSnap {
@@ -58,6 +61,7 @@ func (b *bench) cpu() cpuSnap {
 			s.pgSeen = true
 		}
 	}
+	s.busy = machineBusy()
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		s.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
@@ -80,7 +84,33 @@ func (s cpuSnap) since(before cpuSnap) cpuShare {
 		postgres: float64(pg) / userHZ / wall,
 		self:     (s.self - before.self).Seconds() / wall,
 		pgSeen:   s.pgSeen,
+		machine:  float64(s.busy-before.busy) / userHZ / wall,
 	}
+}
+
+// machineBusy is the ticks all CPUs spent other than idle or waiting for
+// I/O since boot (the cpu line of /proc/stat), 0 when unreadable.
+func machineBusy() int64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0
+	}
+	var busy int64
+	for i, v := range f[1:] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0
+		}
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy
 }
 
 // procTicks reads a process's command name and user+system CPU time in

@@ -593,18 +593,18 @@ func printTable(rs []*result) {
 	row("message creates/s", func(r *result) string { return fmt.Sprintf("%.0f", r.creates.perSec) })
 	row("  create p50 / p99", func(r *result) string { return ms(r.creates.lat.P50) + " / " + ms(r.creates.lat.P99) })
 	row("  creates failed", func(r *result) string { return fmt.Sprint(r.creates.failed) })
-	row("  CPU cores: replicas / PostgreSQL / clients", func(r *result) string { return r.createCPU.String() })
+	row("  CPU cores: replicas / PostgreSQL / clients of machine", func(r *result) string { return r.createCPU.String() })
 	row("list limit=20 at c=1 p50 / p99", func(r *result) string { return ms(r.listSeq.P50) + " / " + ms(r.listSeq.P99) })
 	row("lists/s", func(r *result) string { return fmt.Sprintf("%.0f", r.lists.perSec) })
 	row("  list p50 / p99 under load", func(r *result) string { return ms(r.lists.lat.P50) + " / " + ms(r.lists.lat.P99) })
-	row("  CPU cores: replicas / PostgreSQL / clients", func(r *result) string { return r.listCPU.String() })
+	row("  CPU cores: replicas / PostgreSQL / clients of machine", func(r *result) string { return r.listCPU.String() })
 	row("polled runs/s", func(r *result) string { return fmt.Sprintf("%.1f", r.runs.perSec) })
 	row("  run create -> completed p50 / p99", func(r *result) string { return ms(r.runs.lat.P50) + " / " + ms(r.runs.lat.P99) })
 	row("  overhead ratio: run p50 / bare model call p50", func(r *result) string {
 		return fmt.Sprintf("%.3f (%s)", float64(r.runs.lat.P50)/float64(r.bare.P50), ms(r.bare.P50))
 	})
 	row("  runs failed", func(r *result) string { return fmt.Sprint(r.runs.failed) })
-	row("  CPU cores: replicas / PostgreSQL / clients+model", func(r *result) string { return r.runCPU.String() })
+	row("  CPU cores: replicas / PostgreSQL / clients+model of machine", func(r *result) string { return r.runCPU.String() })
 	row("peak RSS per replica", func(r *result) string {
 		var s []string
 		for _, b := range r.rss {
