@@ -26,7 +26,6 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -288,19 +287,27 @@ func (q *Queue) insert(ctx context.Context, args ...river.JobArgs) error {
 func Migrate(ctx context.Context, st store.Store) error {
 	switch st := st.(type) {
 	case *postgres.Store:
-		return migrate(ctx, riverpgxv5.New(st.Pool()), func(ctx context.Context) (pgx.Tx, error) {
-			tx, err := st.Pool().Begin(ctx)
-			if err != nil {
-				return nil, err
-			}
-			// Replicas starting together take turns (River's migrator
-			// does not lock).
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('assistd river migrate'))`); err != nil {
-				tx.Rollback(ctx)
-				return nil, err
-			}
-			return tx, nil
-		}, func(ctx context.Context, tx pgx.Tx) error { return tx.Commit(ctx) }, func(ctx context.Context, tx pgx.Tx) { tx.Rollback(ctx) })
+		// Replicas starting together take turns (River's migrator does
+		// not lock), under a session lock: River's PostgreSQL migrations
+		// cannot share one transaction (a new enum value is used by the
+		// next migration).
+		conn, err := st.Pool().Acquire(ctx)
+		if err != nil {
+			return fmt.Errorf("jobs: migrate: %w", err)
+		}
+		defer conn.Release()
+		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(hashtext('assistd river migrate'))`); err != nil {
+			return fmt.Errorf("jobs: migrate: %w", err)
+		}
+		defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtext('assistd river migrate'))`)
+		m, err := rivermigrate.New(riverpgxv5.New(st.Pool()), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			return fmt.Errorf("jobs: migrate: %w", err)
+		}
+		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("jobs: migrate: %w", err)
+		}
+		return nil
 	case *sqlite.Store:
 		db, err := openSQLite(st)
 		if err != nil {

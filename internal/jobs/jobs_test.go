@@ -1,0 +1,397 @@
+package jobs_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/assistd/assistd/internal/blob"
+	"github.com/assistd/assistd/internal/engine"
+	"github.com/assistd/assistd/internal/jobs"
+	"github.com/assistd/assistd/internal/llm"
+	"github.com/assistd/assistd/internal/modelstub"
+	"github.com/assistd/assistd/internal/retrieval"
+	"github.com/assistd/assistd/internal/schema"
+	"github.com/assistd/assistd/internal/store"
+	"github.com/assistd/assistd/internal/store/postgres"
+	"github.com/assistd/assistd/internal/store/postgres/pgtest"
+	"github.com/assistd/assistd/internal/store/sqlite"
+)
+
+const project = "proj"
+
+// backends lists the databases under test: each newDB makes a fresh,
+// migrated database and returns how to open it (once per replica).
+var backends = []struct {
+	name  string
+	newDB func(t *testing.T) func(t *testing.T) store.Store
+}{
+	{"sqlite", func(t *testing.T) func(t *testing.T) store.Store {
+		path := filepath.Join(t.TempDir(), "db")
+		return func(t *testing.T) store.Store {
+			st, err := sqlite.Open(context.Background(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}
+	}},
+	{"postgres", func(t *testing.T) func(t *testing.T) store.Store {
+		u, _ := pgtest.NewSchema(t) // skips without PostgreSQL
+		return func(t *testing.T) store.Store {
+			st, err := postgres.Open(context.Background(), u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}
+	}},
+}
+
+// env is one database shared by the replicas of a test, with the blobs
+// and the scripted model they share.
+type env struct {
+	t      *testing.T
+	open   func(t *testing.T) store.Store
+	st     store.Store
+	blobs  blob.Store
+	models llm.Provider
+}
+
+func newEnv(t *testing.T, newDB func(t *testing.T) func(t *testing.T) store.Store) *env {
+	t.Helper()
+	ctx := context.Background()
+	e := &env{t: t, open: newDB(t)}
+	e.st = e.open(t)
+	t.Cleanup(func() { e.st.Close() })
+	if err := e.st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := jobs.Migrate(ctx, e.st); err != nil {
+		t.Fatal(err)
+	}
+	// Twice: River's migrations are idempotent.
+	if err := jobs.Migrate(ctx, e.st); err != nil {
+		t.Fatalf("second migration: %v", err)
+	}
+	if _, err := e.st.ProjectCreate(ctx, &store.ProjectCreateParams{ID: project, Name: project, CreatedAt: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if e.blobs, err = blob.NewDisk(filepath.Join(t.TempDir(), "blobs")); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(modelstub.New(nil, modelstub.Options{}))
+	t.Cleanup(srv.Close)
+	e.models, err = llm.NewRouter(nil, func(k string) string {
+		if k == "OPENAI_BASE_URL" {
+			return srv.URL + "/v1"
+		}
+		return ""
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// replica is one process: its own database connection, engine, ingestion
+// and job queue.
+type replica struct {
+	eng *engine.Engine
+	ret *retrieval.Service
+	q   *jobs.Queue
+}
+
+// sweeps watches the expire_runs sweeps of all replicas: how many ran and
+// how many at most ran at once. Each takes slow, longer than the sweep
+// interval, so that sweeps scheduled by every replica would overlap.
+type sweeps struct {
+	slow               time.Duration
+	n, inFlight, maxIn atomic.Int64
+}
+
+// countingRuns is a replica's engine with its sweeps watched.
+type countingRuns struct {
+	*engine.Engine
+	s *sweeps
+}
+
+func (c countingRuns) ExpireRuns(ctx context.Context) error {
+	c.s.n.Add(1)
+	in := c.s.inFlight.Add(1)
+	defer c.s.inFlight.Add(-1)
+	for {
+		m := c.s.maxIn.Load()
+		if in <= m || c.s.maxIn.CompareAndSwap(m, in) {
+			break
+		}
+	}
+	time.Sleep(c.s.slow)
+	return c.Engine.ExpireRuns(ctx)
+}
+
+func (e *env) replica(owner string, lease, sweep time.Duration) *replica {
+	return e.replicaWatched(owner, lease, sweep, &sweeps{})
+}
+
+func (e *env) replicaWatched(owner string, lease, sweep time.Duration, sw *sweeps) *replica {
+	t := e.t
+	t.Helper()
+	st := e.open(t)
+	t.Cleanup(func() { st.Close() })
+	q, err := jobs.New(jobs.Config{Store: st, Lease: lease, SweepInterval: sweep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &replica{q: q}
+	r.ret = retrieval.New(retrieval.Config{Store: st, Blobs: e.blobs, Owner: owner, Lease: lease, Jobs: q})
+	r.eng = engine.New(engine.Config{Store: st, Blobs: e.blobs, Models: e.models, Tokens: llm.NewCounter(), Owner: owner, Lease: lease, Jobs: q})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.eng.Run(ctx)
+	}()
+	if err := q.Start(ctx, countingRuns{r.eng, sw}, r.ret); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		if err := q.Stop(sctx); err != nil {
+			t.Error(err)
+		}
+		cancel()
+		<-done
+		q.Close()
+	})
+	return r
+}
+
+// newRun commits a thread with one user message and its run in status.
+func (e *env) newRun(text, status string, expiresAt int64) *schema.Run {
+	t := e.t
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now().Unix()
+	a := &schema.Assistant{ID: schema.NewID(schema.PrefixAssistant), Object: "assistant", CreatedAt: now, Model: "gpt-4o-mini",
+		Tools: []schema.Tool{}, Metadata: schema.Metadata{}}
+	if err := e.st.AssistantCreate(ctx, project, a); err != nil {
+		t.Fatal(err)
+	}
+	th := &schema.Thread{ID: schema.NewID(schema.PrefixThread), Object: "thread", CreatedAt: now, Metadata: schema.Metadata{}}
+	msg := &schema.Message{ID: schema.NewID(schema.PrefixMessage), Object: "thread.message", CreatedAt: now, ThreadID: th.ID,
+		Status: schema.MessageStatusCompleted, Role: "user", Content: []schema.ContentPart{schema.TextPart(text)},
+		Attachments: []schema.MessageAttachment{}, Metadata: schema.Metadata{}}
+	if err := e.st.ThreadCreate(ctx, project, th, []*schema.Message{msg}); err != nil {
+		t.Fatal(err)
+	}
+	run := schema.RunOptions{}.NewRun(schema.NewID(schema.PrefixRun), th.ID, a, nil, now, expiresAt)
+	run.Status = status
+	if err := e.st.RunCreate(ctx, project, run, nil); err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
+// waitRun waits until the run's status is not in waiting.
+func (e *env) waitRun(run *schema.Run, within time.Duration, waiting ...string) *schema.Run {
+	t := e.t
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		r, err := e.st.RunGet(context.Background(), project, run.ThreadID, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		still := false
+		for _, w := range waiting {
+			still = still || r.Status == w
+		}
+		if !still {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %s still %s after %v", run.ID, r.Status, within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRunTakeoverThroughRiver: a run whose executor died (claimed under a
+// short lease and abandoned) is finished by another replica's run job once
+// the lease lapses, and not before.
+func TestRunTakeoverThroughRiver(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, b.newDB)
+			ctx := context.Background()
+			run := e.newRun("orphan", schema.RunQueued, time.Now().Unix()+600)
+			const deadLease = 800 * time.Millisecond
+			now := time.Now()
+			if _, err := e.st.RunClaim(ctx, store.RunClaimParams{Owner: "exec_dead", Now: now, LeaseUntil: now.Add(deadLease), RunID: run.ID}); err != nil {
+				t.Fatal(err)
+			}
+			r := e.replica("exec_alive", 2*time.Second, time.Hour)
+			// The dead replica's API had queued the run's job.
+			if err := r.q.EnqueueRun(ctx, project, run.ThreadID, run.ID); err != nil {
+				t.Fatal(err)
+			}
+			got := e.waitRun(run, 15*time.Second, schema.RunQueued, schema.RunInProgress)
+			if got.Status != schema.RunCompleted {
+				t.Fatalf("run ended %s (last_error %+v)", got.Status, got.LastError)
+			}
+			if waited := time.Since(now); waited < deadLease-50*time.Millisecond {
+				t.Errorf("taken over after %v, before the dead lease (%v) lapsed", waited, deadLease)
+			}
+			msgs, err := e.st.MessageList(ctx, project, run.ThreadID, store.MessageListParams{ListParams: store.ListParams{Limit: 10, Order: store.OrderAsc}, RunID: run.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(msgs.Data) != 1 || len(msgs.Data[0].Content) != 1 || msgs.Data[0].Content[0].Text == nil ||
+				msgs.Data[0].Content[0].Text.Value != "You said: orphan" {
+				t.Fatalf("messages of the run: %+v", msgs.Data)
+			}
+			// A second claim would now find nothing: the run rests.
+			if _, err := e.st.RunClaim(ctx, store.RunClaimParams{Owner: "x", Now: time.Now().Add(time.Hour), LeaseUntil: time.Now().Add(2 * time.Hour), RunID: run.ID}); err == nil {
+				t.Error("the completed run was claimable")
+			}
+		})
+	}
+}
+
+// TestExpireOnceAcrossReplicas: with two replicas sharing a database, a
+// requires_action run past expires_at is expired exactly once (one
+// thread.run.expired in all), and sweeps run one at a time across the
+// replicas: the leader schedules them, not every replica.
+func TestExpireOnceAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, b.newDB)
+			const sweep = 100 * time.Millisecond
+			sw := &sweeps{slow: 2 * sweep}
+			r1 := e.replicaWatched("exec_1", 2*time.Second, sweep, sw)
+			r2 := e.replicaWatched("exec_2", 2*time.Second, sweep, sw)
+			run := e.newRun("tools please", schema.RunRequiresAction, time.Now().Unix()+1)
+			subs := []*engine.Subscription{r1.eng.Subscribe(run.ID), r2.eng.Subscribe(run.ID)}
+			for _, s := range subs {
+				defer s.Close()
+			}
+			got := e.waitRun(run, 15*time.Second, schema.RunRequiresAction)
+			if got.Status != schema.RunExpired {
+				t.Fatalf("run ended %s", got.Status)
+			}
+			time.Sleep(5 * sweep) // further sweeps must not expire it again
+			expired := 0
+			for _, s := range subs {
+				for {
+					ev, err := s.NextWithin(context.Background(), 10*time.Millisecond)
+					if err != nil {
+						break
+					}
+					if ev.Name == schema.EventRunExpired {
+						expired++
+					}
+				}
+			}
+			if expired != 1 {
+				t.Errorf("%d thread.run.expired events across the replicas, want 1", expired)
+			}
+			time.Sleep(10 * sweep)
+			if n, m := sw.n.Load(), sw.maxIn.Load(); n < 2 || m != 1 {
+				t.Errorf("%d expire sweeps, at most %d at once; want several, one at a time", n, m)
+			}
+		})
+	}
+}
+
+// TestIngestTakeoverThroughRiver: a file whose ingestion claim was
+// abandoned is ingested through its job once the lease lapses.
+func TestIngestTakeoverThroughRiver(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, b.newDB)
+			ctx := context.Background()
+			text := "The heron stands in the shallow water."
+			fileID := schema.NewID(schema.PrefixFile)
+			if _, err := e.blobs.Put(ctx, blob.FileKey(project, fileID), strings.NewReader(text), 1<<20); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now()
+			if err := e.st.FileCreate(ctx, project, &schema.File{ID: fileID, Object: "file", Bytes: int64(len(text)), CreatedAt: now.Unix(),
+				Filename: "notes.txt", Purpose: "assistants", Status: "processed"}); err != nil {
+				t.Fatal(err)
+			}
+			vs := (&schema.VectorStoreCreateRequest{FileIDs: []string{fileID}}).VectorStore(schema.NewID(schema.PrefixVector), now.Unix())
+			add := &store.VectorStoreFileAdd{File: schema.NewVectorStoreFile(fileID, vs.ID, now.Unix(), nil, nil), Filename: "notes.txt", Bytes: int64(len(text))}
+			if err := e.st.VectorStoreCreate(ctx, project, vs, []*store.VectorStoreFileAdd{add}); err != nil {
+				t.Fatal(err)
+			}
+			const deadLease = 600 * time.Millisecond
+			if _, err := e.st.IngestClaim(ctx, store.IngestClaimParams{Owner: "ingest_dead", Now: now, LeaseUntil: now.Add(deadLease)}); err != nil {
+				t.Fatal(err)
+			}
+			r := e.replica("ingest_alive", 2*time.Second, time.Hour)
+			r.ret.Enqueue(ctx, project, []*store.VectorStoreFileAdd{add})
+			deadline := time.Now().Add(15 * time.Second)
+			for {
+				vf, err := e.st.VectorStoreFileGet(ctx, project, vs.ID, fileID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if vf.Status != schema.VectorStoreFileInProgress {
+					if vf.Status != schema.VectorStoreFileCompleted || vf.UsageBytes == 0 {
+						t.Fatalf("file after takeover: %+v", vf)
+					}
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("file still in progress after 15s")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if waited := time.Since(now); waited < deadLease-50*time.Millisecond {
+				t.Errorf("ingested after %v, before the dead lease (%v) lapsed", waited, deadLease)
+			}
+			res, err := r.ret.Search(ctx, project, []string{vs.ID}, retrieval.SearchParams{Queries: []string{"heron"}})
+			if err != nil || len(res) != 1 || res[0].FileID != fileID {
+				t.Fatalf("search after takeover: %+v, %v", res, err)
+			}
+		})
+	}
+}
+
+// TestReconcileRequeuesOrphans: work whose job was lost (a crash between
+// the commit and the insert) is queued again by reconcile and finished.
+func TestReconcileRequeuesOrphans(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, b.newDB)
+			ctx := context.Background()
+			run := e.newRun("lost job", schema.RunQueued, time.Now().Unix()+600)
+			now := time.Now()
+			if _, err := e.st.RunClaim(ctx, store.RunClaimParams{Owner: "exec_dead", Now: now, LeaseUntil: now.Add(-time.Second), RunID: run.ID}); err != nil {
+				t.Fatal(err)
+			}
+			// No job was queued; the leader's periodic reconcile finds it.
+			e.replica("exec_alive", 2*time.Second, 100*time.Millisecond)
+			got := e.waitRun(run, 15*time.Second, schema.RunQueued, schema.RunInProgress)
+			if got.Status != schema.RunCompleted {
+				t.Fatalf("run ended %s (last_error %+v)", got.Status, got.LastError)
+			}
+		})
+	}
+}
