@@ -16,19 +16,36 @@ type Enqueuer interface {
 }
 
 // Enqueue queues the job of a run that needs an executor: created, given
-// its tool outputs, or cancelling. Call it after the commit; the job is
-// the durability net of Start (it finds the run leased here and waits).
-// A failure is logged: the queue's reconciliation re-queues the run.
+// its tool outputs, or cancelling. Call it after the commit. The job is the
+// durability net of Start (it finds the run leased here and waits), so it
+// is inserted in the background: a streamed reply does not wait for it. A
+// failure is logged; the queue's reconciliation re-queues the run.
 func (e *Engine) Enqueue(ctx context.Context, projectID, threadID, runID string) {
 	if e.cfg.Jobs == nil {
 		return
 	}
-	// The request may be gone; the job must not.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := e.cfg.Jobs.EnqueueRun(ctx, projectID, threadID, runID); err != nil {
-		e.cfg.Logger.Error("queueing a run job", "run_id", runID, "error", err)
+	insert := func() {
+		// The request may be gone; the job must not.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := e.cfg.Jobs.EnqueueRun(ctx, projectID, threadID, runID); err != nil {
+			e.cfg.Logger.Error("queueing a run job", "run_id", runID, "error", err)
+		}
 	}
+	e.mu.Lock()
+	running := e.ctx != nil && e.ctx.Err() == nil
+	if running {
+		e.wg.Add(1) // Run waits for it
+	}
+	e.mu.Unlock()
+	if !running {
+		insert()
+		return
+	}
+	go func() {
+		defer e.wg.Done()
+		insert()
+	}()
 }
 
 // maxWatch bounds WatchRun's answer (see jobs.WatchInterval).
