@@ -6,7 +6,8 @@
 //     executor holds the run's lease (claiming it for this process when
 //     nobody does) and looks again every little while, so a run whose
 //     executor died is taken over as soon as its lease lapses.
-//   - ingest: ingests one vector store file, inside the job.
+//   - ingest: ingests vector store files (a few dozen per job at most),
+//     inside the job.
 //   - expire_runs and reconcile: sweeps that River runs on its elected
 //     leader only, once across replicas. reconcile re-queues runs and files
 //     that need an executor and have none (a crash between a commit and the
@@ -24,6 +25,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -159,8 +161,11 @@ func New(cfg Config) (*Queue, error) {
 		Queues: map[string]river.QueueConfig{
 			// Run jobs and sweeps only claim and look: many at once
 			// cost little.
-			queueRuns:   {MaxWorkers: 100},
-			queueIngest: {MaxWorkers: cfg.IngestWorkers},
+			queueRuns: {MaxWorkers: 100},
+			// A worker slot freed by a finished file is filled at once:
+			// River's default fetch cooldown (100ms) would cap ingestion
+			// at IngestWorkers files per cooldown.
+			queueIngest: {MaxWorkers: cfg.IngestWorkers, FetchCooldown: time.Millisecond},
 		},
 		Workers:      workers,
 		PeriodicJobs: []*river.PeriodicJob{sweep(ExpireRunsArgs{}), sweep(ReconcileArgs{})},
@@ -184,10 +189,7 @@ func New(cfg Config) (*Queue, error) {
 			poll = 250 * time.Millisecond
 		}
 		rc.FetchPollInterval, rc.FetchCooldown = poll, min(poll, 20*time.Millisecond)
-		if q.db, err = openSQLite(st); err != nil {
-			return nil, err
-		}
-		q.client, err = river.NewClient(riversqlite.New(q.db), rc)
+		q.client, err = river.NewClient(riversqlite.New(st.WriteDB()), rc)
 	default:
 		return nil, fmt.Errorf("jobs: unsupported store %T", cfg.Store)
 	}
@@ -255,11 +257,17 @@ func (q *Queue) EnqueueRun(ctx context.Context, projectID, threadID, runID strin
 	return q.insert(ctx, RunArgs{ProjectID: projectID, ThreadID: threadID, RunID: runID})
 }
 
-// EnqueueIngest queues an ingest job per file added to a vector store.
+// ingestBatch is how many files one ingest job carries at most: enough to
+// make River's cost per job small beside the files', few enough that a
+// large batch spreads over every worker.
+const ingestBatch = 25
+
+// EnqueueIngest queues the ingestion of files added to a vector store, in
+// jobs of up to 25 files.
 func (q *Queue) EnqueueIngest(ctx context.Context, projectID, vectorStoreID string, fileIDs ...string) error {
-	args := make([]river.JobArgs, len(fileIDs))
-	for i, id := range fileIDs {
-		args[i] = IngestArgs{ProjectID: projectID, VectorStoreID: vectorStoreID, FileID: id}
+	var args []river.JobArgs
+	for ids := range slices.Chunk(fileIDs, ingestBatch) {
+		args = append(args, IngestArgs{ProjectID: projectID, VectorStoreID: vectorStoreID, FileIDs: ids})
 	}
 	return q.insert(ctx, args...)
 }
