@@ -91,8 +91,6 @@ type Config struct {
 type Queue struct {
 	cfg    Config
 	client client
-	// db is the SQLite connection River uses (nil on PostgreSQL).
-	db *sql.DB
 
 	// runs and ingest are set by Start, before River starts its workers.
 	runs   Runs
@@ -194,16 +192,15 @@ func New(cfg Config) (*Queue, error) {
 		return nil, fmt.Errorf("jobs: unsupported store %T", cfg.Store)
 	}
 	if err != nil {
-		q.Close()
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	return q, nil
 }
 
-// openSQLite opens River's own connection to the store's file: one
+// openSQLite opens a connection to the store's file for migrating: one
 // connection (River's SQLite driver wants no parallel use of a pool), with
-// the store's pragmas (busy_timeout, WAL) and BEGIN IMMEDIATE transactions
-// so that they wait for the store's writer instead of failing.
+// the store's pragmas (busy_timeout, WAL) and BEGIN IMMEDIATE transactions,
+// which serialise concurrent migrators.
 func openSQLite(st *sqlite.Store) (*sql.DB, error) {
 	db, err := sql.Open("sqlite", sqlite.DSN(st.Path(), "_txlock=immediate"))
 	if err != nil {
@@ -238,14 +235,6 @@ func (q *Queue) Start(ctx context.Context, runs Runs, ingest Ingester) error {
 func (q *Queue) Stop(ctx context.Context) error {
 	if err := q.client.StopAndCancel(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("jobs: stop: %w", err)
-	}
-	return nil
-}
-
-// Close releases River's SQLite connection; call it after Stop.
-func (q *Queue) Close() error {
-	if q.db != nil {
-		return q.db.Close()
 	}
 	return nil
 }

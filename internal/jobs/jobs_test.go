@@ -168,7 +168,6 @@ func (e *env) replicaWatched(owner string, lease, sweep time.Duration, sw *sweep
 		}
 		cancel()
 		<-done
-		q.Close()
 	})
 	return r
 }
