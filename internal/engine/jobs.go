@@ -51,13 +51,23 @@ func (e *Engine) Enqueue(ctx context.Context, projectID, threadID, runID string)
 // maxWatch bounds WatchRun's answer (see jobs.WatchInterval).
 const maxWatch = 5 * time.Second
 
+// notStarted is WatchRun's answer before Run began (the job queue may start
+// first).
+const notStarted = 50 * time.Millisecond
+
 // WatchRun is the run job's work: it claims run runID for this engine when
 // the run needs an executor and nobody holds its lease, and says when to
 // look again (0 once the run rests: terminal, requires_action or gone).
 // The execution itself belongs to the engine, not to the job.
 func (e *Engine) WatchRun(ctx context.Context, projectID, threadID, runID string) (time.Duration, error) {
 	again := min(e.cfg.Lease/2, maxWatch)
-	if e.shuttingDown() {
+	e.mu.Lock()
+	started, stopped := e.ctx != nil, e.ctx != nil && e.ctx.Err() != nil
+	e.mu.Unlock()
+	switch {
+	case !started:
+		return notStarted, nil // Run is about to begin: soon
+	case stopped:
 		return again, nil // another replica, or this one restarted
 	}
 	now := e.cfg.Now()
