@@ -67,7 +67,7 @@ type searchScratch struct {
 	qgrams []uint32
 	qbits  []uint64 // the same set as a bitset, small enough for L1
 	// missingWords and missingGrams are the query's words and trigrams
-	// the index lacks: they count in the score's ceiling all the same.
+	// the index lacks (see coverage).
 	missingWords []string
 	missingGrams []gramKey
 }
@@ -195,20 +195,19 @@ func (ix *Index) keyword(s *searchScratch, text string, keep func(string) bool, 
 	}
 	s.qgrams = s.qgrams[:0]
 	s.missingWords, s.missingGrams = s.missingWords[:0], s.missingGrams[:0]
-	// A query word or trigram no chunk holds still counts in the ceiling,
-	// at the idf of a term in no chunk: a chunk matching half the query
-	// scores about half, however many of the other words this store lacks.
-	// Otherwise a small store lacking most of the query would give its few
-	// matches high scores, and results from several stores could not be
-	// compared.
+	// Query words and trigrams no chunk holds do not change the ranking,
+	// but they lower every score by the share of the query's weight they
+	// carry (at the idf of a term in no chunk): a store lacking most of the
+	// query must not give its few partial matches high scores, so that
+	// scores compare across stores and a threshold means the same in each.
 	absent := ix.idfOf(0) * (o.K1 + 1)
-	var gramUB float64
+	var gramUB, gramMissing float64
 	gram := func(key gramKey) {
 		id, ok := ix.gramIDs[key]
 		if !ok || ix.gramDF[id] == 0 {
 			if !slices.Contains(s.missingGrams, key) {
 				s.missingGrams = append(s.missingGrams, key)
-				gramUB += absent
+				gramMissing += absent
 			}
 			return
 		}
@@ -254,9 +253,15 @@ func (ix *Index) keyword(s *searchScratch, text string, keep func(string) bool, 
 		depth = max(depth, o.RerankDepth)
 	}
 	top := ix.retrieve(s, s.qterms, keep, depth)
-	ub := float64(len(s.missingWords)) * absent
+	var ub float64
 	for _, t := range s.qterms {
 		ub += t.w * t.idf * (o.K1 + 1)
+	}
+	coverage := 1.0
+	if wordMissing := float64(len(s.missingWords)) * absent; ub > 0 {
+		coverage = ub / (ub + wordMissing)
+	} else if gramUB > 0 {
+		coverage = gramUB / (gramUB + gramMissing)
 	}
 	ww := float32(1)
 	if useGrams {
@@ -280,7 +285,7 @@ func (ix *Index) keyword(s *searchScratch, text string, keep func(string) bool, 
 		sortScored(top)
 	}
 	for i := range top {
-		top[i].score = min(top[i].score, 1)
+		top[i].score = min(top[i].score, 1) * float32(coverage)
 	}
 	if len(top) > k {
 		top = top[:k]
