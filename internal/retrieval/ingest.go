@@ -170,7 +170,7 @@ func (s *Service) process(ctx context.Context, job *store.IngestJob, p *store.In
 	if err != nil {
 		return err
 	}
-	doc, err := extract.Extract(ctx, job.Filename, data)
+	doc, err := extract.Options{MaxBytes: s.cfg.MaxFileBytes}.Extract(ctx, job.Filename, data)
 	if err != nil {
 		return err
 	}
