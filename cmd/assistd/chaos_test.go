@@ -12,6 +12,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/assistd/assistd/internal/modelstub"
 	"github.com/assistd/assistd/internal/store/postgres/pgtest"
@@ -89,8 +92,9 @@ type chaosTask struct {
 	run        string
 	output     string // the tool output submitted
 	final      chaosRunObj
-	broken     int // streams cut short
-	lostWrites int // writes whose answer was lost
+	took       time.Duration // from the run's creation to its end
+	broken     int           // streams cut short
+	lostWrites int           // writes whose answer was lost
 }
 
 func (k *chaosTask) wantReply() string {
@@ -243,7 +247,30 @@ type chaosClient struct {
 	key  string
 	http *http.Client // bounded requests
 	long *http.Client // streams: bounded by their context only
+	// hungUp counts the requests sendLossy abandoned before their answer.
+	hungUp atomic.Int64
+	// slow is called once for a run still not finished chaosSlow after
+	// its creation, to log what the database says of it.
+	slow func(*chaosTask)
+	// hangUpCreates makes run creates lossy too (see chaosHangUpEnv).
+	hangUpCreates bool
 }
+
+const (
+	// chaosSlow is far more than a run needs even when taken over twice
+	// (a lease of 2 s each time, then under a second of model time); a run
+	// slower than chaosMaxRun fails the test.
+	chaosSlow   = 20 * time.Second
+	chaosMaxRun = 30 * time.Second
+	// chaosHangUpEnv=1 makes the client hang up on run creates too, not
+	// only on tool output submissions. Off by default because of a known
+	// stall: when the client hangs up while the create commits, the
+	// handler may see an error although the run was committed, so it
+	// neither starts the run nor queues its job, and the reconcile sweep
+	// leaves never-claimed runs alone for a minute (jobs.freshWork): the
+	// run waits about 60 s, queued with no claim and no River job.
+	chaosHangUpEnv = "ASSISTD_TEST_CHAOS_HANGUP_CREATES"
+)
 
 var errNoReplica = errors.New("no replica is up")
 
@@ -283,6 +310,27 @@ func (c *chaosClient) send(ctx context.Context, replica int, method, path string
 		return chaosResp{}, err
 	}
 	return chaosResp{resp.StatusCode, b}, nil
+}
+
+// sendLossy is send, except that now and then (1 in 5) the client hangs up
+// 1-12 ms after sending, as a client whose connection breaks would: the
+// server may or may not have acted on the request, and the caller must find
+// out which. It is used only where the server itself refuses a second copy
+// (one active run per thread, tool outputs once), since a server still
+// working on the first copy may commit it after the caller looked.
+func (c *chaosClient) sendLossy(ctx context.Context, replica int, method, path string, body []byte) (chaosResp, error) {
+	if rand.IntN(5) != 0 {
+		return c.send(ctx, replica, method, path, body)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	t := time.AfterFunc(time.Duration(1+rand.IntN(12))*time.Millisecond, cancel)
+	defer t.Stop()
+	r, err := c.send(rctx, replica, method, path, body)
+	if err != nil && rctx.Err() != nil && ctx.Err() == nil {
+		c.hungUp.Add(1)
+	}
+	return r, err
 }
 
 // pause waits d or until ctx ends.
@@ -489,14 +537,19 @@ func (c *chaosClient) drive(ctx context.Context, k *chaosTask, asst string) erro
 	// Then polls (each on the next replica round-robin) and tool outputs
 	// until the run ends.
 	path := "/v1/threads/" + k.thread + "/runs/" + k.run
+	since, reported := time.Now(), false
 	for {
+		if !reported && time.Since(since) > chaosSlow && c.slow != nil {
+			reported = true
+			c.slow(k)
+		}
 		if len(calls) == 0 {
 			var run chaosRunObj
 			if err := c.read(ctx, path, &run, "X-Stainless-Poll-Helper", "true"); err != nil {
 				return err
 			}
 			if chaosTerminal[run.Status] {
-				k.final = run
+				k.final, k.took = run, time.Since(since)
 				return nil
 			}
 			if run.Status != "requires_action" || run.RequiredAction == nil {
@@ -535,7 +588,14 @@ func (c *chaosClient) createRun(ctx context.Context, k *chaosTask, prefer int, a
 		return nil
 	}
 	if !k.streamed {
-		r, err := c.send(ctx, prefer, http.MethodPost, path, mustJSON(map[string]any{"assistant_id": asst}))
+		body := mustJSON(map[string]any{"assistant_id": asst})
+		var r chaosResp
+		var err error
+		if c.hangUpCreates {
+			r, err = c.sendLossy(ctx, prefer, http.MethodPost, path, body)
+		} else {
+			r, err = c.send(ctx, prefer, http.MethodPost, path, body)
+		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("create run: %w", ctx.Err())
 		}
@@ -619,7 +679,7 @@ func (c *chaosClient) submit(ctx context.Context, k *chaosTask, calls []chaosToo
 			}
 		} else {
 			var r chaosResp
-			r, err = c.send(ctx, replica, http.MethodPost, path+"/submit_tool_outputs", mustJSON(map[string]any{"tool_outputs": outs}))
+			r, err = c.sendLossy(ctx, replica, http.MethodPost, path+"/submit_tool_outputs", mustJSON(map[string]any{"tool_outputs": outs}))
 			code, body = r.code, string(r.body)
 		}
 		if ctx.Err() != nil {
@@ -701,7 +761,8 @@ func TestChaosReplicas(t *testing.T) {
 	}
 	tr := &http.Transport{MaxIdleConnsPerHost: 2 * chaosWorkers}
 	t.Cleanup(tr.CloseIdleConnections)
-	c := &chaosClient{cl: cl, key: key, http: &http.Client{Transport: tr, Timeout: 20 * time.Second}, long: &http.Client{Transport: tr}}
+	c := &chaosClient{cl: cl, key: key, http: &http.Client{Transport: tr, Timeout: 20 * time.Second}, long: &http.Client{Transport: tr},
+		slow: func(k *chaosTask) { chaosDiagnose(t, dbURL, k) }, hangUpCreates: os.Getenv(chaosHangUpEnv) == "1"}
 
 	ctx, cancel := context.WithTimeout(context.Background(), chaosBudget)
 	defer cancel()
@@ -797,6 +858,12 @@ chaos:
 	select {
 	case <-allDone:
 	case <-ctx.Done():
+		wg.Wait()
+		for _, k := range tasks {
+			if k.final.Status == "" && k.run != "" {
+				chaosDiagnose(t, dbURL, k)
+			}
+		}
 		t.Fatalf("runs still going after %v: %d of %d finished", chaosBudget, finished.Load(), chaosRuns)
 	}
 	if t.Failed() {
@@ -828,8 +895,8 @@ chaos:
 	}
 	calls := len(stub.Requests())
 	minCalls := chaosRuns + chaosRuns/4 // the tool runs call the model twice
-	t.Logf("%d kills: %d runs completed, %d abandoned after too many interruptions; %d streams cut short, %d writes whose answer was lost; %d model calls (%d without interruptions)",
-		kills, completed, abandoned, broken, lost, calls, minCalls)
+	t.Logf("%d kills: %d runs completed, %d abandoned after too many interruptions; %d streams cut short, %d writes whose answer was lost (%d hung up on purpose); %d model calls (%d without interruptions)",
+		kills, completed, abandoned, broken, lost, c.hungUp.Load(), calls, minCalls)
 	// A run is abandoned once claimed more than MaxAttempts (3) times. A
 	// replica restarted after a kill takes over the orphaned runs and may be
 	// the next one killed, so a few runs can be caught by three kills in a
@@ -843,9 +910,15 @@ chaos:
 		t.Errorf("%d model calls for %d runs: no run was interrupted and taken over, so the chaos proved nothing", calls, chaosRuns)
 	}
 
+	var slowest time.Duration
 	for _, k := range tasks {
+		slowest = max(slowest, k.took)
+		if k.took > chaosMaxRun {
+			t.Errorf("run %d (%s, tool %v, streamed %v) took %v to end", k.i, k.run, k.tool, k.streamed, k.took.Round(time.Millisecond))
+		}
 		checkChaosTask(ctx, t, c, k)
 	}
+	t.Logf("the slowest run took %v from its creation to its end", slowest.Round(time.Millisecond))
 	checkChaosFiles(ctx, t, c, files, vs.ID, storeFiles, words)
 }
 
@@ -1013,5 +1086,45 @@ func checkChaosFiles(ctx context.Context, t *testing.T, c *chaosClient, files ma
 				t.Errorf("search %q on replica %d: %s, want %s first", w, replica, r.body, storeFiles[i])
 			}
 		}
+	}
+}
+
+// chaosDiagnose logs what the database says of a run that did not finish:
+// its row and the River jobs about it.
+func chaosDiagnose(t *testing.T, dbURL string, k *chaosTask) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Logf("diagnose run %d: %v", k.i, err)
+		return
+	}
+	defer conn.Close(ctx)
+	var status, owner string
+	var expires *time.Time
+	var attempts int
+	err = conn.QueryRow(ctx, `SELECT status, coalesce(lease_owner, ''), lease_expires_at, attempts FROM runs WHERE id = $1`, k.run).
+		Scan(&status, &owner, &expires, &attempts)
+	t.Logf("run %d %s (tool %v, streamed %v): %s, lease %q until %v, %d claims (%v); now %v",
+		k.i, k.run, k.tool, k.streamed, status, owner, expires, attempts, err, time.Now().UTC())
+	rows, err := conn.Query(ctx, `SELECT id, state, attempt, args::text, scheduled_at, attempted_at, finalized_at, coalesce(array_to_string(attempted_by, ','), ''), coalesce(errors::text, '')
+FROM river_job WHERE args->>'run_id' = $1 ORDER BY id`, k.run)
+	if err != nil {
+		t.Logf("  river_job: %v", err)
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var state, args, by, errs string
+		var attempt int
+		var sched time.Time
+		var attempted, finalized *time.Time
+		if err := rows.Scan(&id, &state, &attempt, &args, &sched, &attempted, &finalized, &by, &errs); err != nil {
+			t.Logf("  river_job: %v", err)
+			return
+		}
+		t.Logf("  job %d %s attempt %d %s scheduled %v attempted %v by %s finalized %v %s", id, state, attempt, args, sched, attempted, by, finalized, errs)
 	}
 }
