@@ -4,8 +4,8 @@
 #   scripts/pgcluster.sh start OWNER_PID
 #       initdb's a cluster in a new temporary directory, starts it on a free
 #       loopback port (trust auth, unix socket in the same directory, fsync
-#       off: it is thrown away), creates the database "test" and prints its
-#       URL on stdout. A watcher left in the background stops the server and
+#       off: it is thrown away), creates the database "test" (with psql)
+#       and prints its URL on stdout. A watcher left in the background stops the server and
 #       deletes the directory as soon as process OWNER_PID is gone, however
 #       it ended (so the caller's own EXIT traps stay free, and a killed
 #       caller leaves nothing behind). Exits 3 when PostgreSQL's server
@@ -77,7 +77,16 @@ start)
 		exit 3
 	}
 	pick_owner
-	dir=$(mktemp -d "${TMPDIR:-/tmp}/assistd-pgcluster.XXXXXX")
+	# As root, under /tmp: the owner must be able to reach the directory,
+	# which a root-only TMPDIR would not allow.
+	base=${TMPDIR:-/tmp}
+	[[ $(id -u) -eq 0 ]] && base=/tmp
+	dir=$(mktemp -d "$base/assistd-pgcluster.XXXXXX")
+	# A unix socket path is limited to about 100 bytes: without room for
+	# one, TCP only.
+	sockdir=$dir
+	((${#dir} > 80)) && sockdir=
+
 	chmod 700 "$dir"
 	[[ $(id -u) -eq 0 ]] && chown "$owner" "$dir"
 	# Until the watcher owns the directory, a failure here removes it.
@@ -96,7 +105,7 @@ start)
 		port=$((20000 + RANDOM % 40000))
 		port_free "$port" || continue
 		if as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-			-o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+			-o "-p $port -k '$sockdir' -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
 			start >/dev/null 2>&1; then
 			started=1
 			break
@@ -107,7 +116,14 @@ start)
 		tail -n 20 "$dir/server.log" >&2 || true
 		exit 1
 	fi
-	if ! as_owner "$bindir/psql" -X -q -h "$dir" -p "$port" -U postgres -d postgres -c 'CREATE DATABASE test' >/dev/null 2>&1; then
+	# The database "test", as on the CI machine; without psql, the
+	# database "postgres" initdb made does as well.
+	db=test
+	psql=$bindir/psql
+	[[ -x "$psql" ]] || psql=$(command -v psql || true)
+	if [[ -z "$psql" ]]; then
+		db=postgres
+	elif ! as_owner "$psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -c 'CREATE DATABASE test' >/dev/null 2>&1; then
 		log "CREATE DATABASE test failed:"
 		tail -n 20 "$dir/server.log" >&2 || true
 		exit 1
@@ -119,7 +135,7 @@ start)
 	setsid bash "$0" watch "$owner_pid" "$dir" </dev/null >>"$dir/watch.log" 2>&1 &
 	trap - EXIT
 	log "PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') in $dir on 127.0.0.1:$port (runs as $owner; stopped and deleted when process $owner_pid ends)"
-	echo "postgres://postgres@127.0.0.1:$port/test?sslmode=disable"
+	echo "postgres://postgres@127.0.0.1:$port/$db?sslmode=disable"
 	;;
 watch)
 	owner_pid=$2 dir=$3
