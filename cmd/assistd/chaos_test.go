@@ -390,14 +390,11 @@ func (c *chaosClient) write(ctx context.Context, k *chaosTask, prefer int, path 
 	b := mustJSON(body)
 	for attempt := 0; ; attempt++ {
 		r, err := c.send(ctx, prefer+attempt, http.MethodPost, path, b)
-		if err == nil && r.code < 500 {
-			return r, false, nil
+		if err == nil {
+			return r, false, nil // an answer, whatever its status: the caller decides
 		}
 		if ctx.Err() != nil {
 			return chaosResp{}, false, fmt.Errorf("POST %s: %w (last: %v)", path, ctx.Err(), err)
-		}
-		if err == nil && r.code >= 500 {
-			return r, false, nil // an answer: the caller decides
 		}
 		k.lostWrites++
 		if err := pause(ctx, chaosLostWait); err != nil {
