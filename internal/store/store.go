@@ -166,15 +166,17 @@ type RunClaimParams struct {
 type ClaimedRun struct {
 	ProjectID string
 	Run       *schema.Run
-	// Attempts counts claims of this run, this one included: more than one
-	// means an earlier executor died while holding it.
+	// Attempts counts claims of this run since it last rested
+	// (requires_action or terminal releases the lease and restarts the
+	// count), this one included: more than one means an earlier executor
+	// died while holding it.
 	Attempts int
 }
 
 // RunSaveParams is one atomic run transition.
 type RunSaveParams struct {
 	// Run is written whole. When its status is neither queued, in_progress
-	// nor cancelling, the lease is released.
+	// nor cancelling, the lease is released and the claim count restarts.
 	Run *schema.Run
 	// ExpectStatus, when set, must equal the stored status, else
 	// ErrConflict and nothing is written (e.g. the run was cancelled).

@@ -220,7 +220,8 @@ WHERE id = $1 AND project_id = $2 AND thread_id = $3 FOR UPDATE`,
 		b := &pgx.Batch{}
 		b.Queue(`UPDATE runs SET status = $1, created_at = $2, expires_at = $3, data = $4,
     lease_owner = CASE WHEN $5 THEN lease_owner END,
-    lease_expires_at = CASE WHEN $5 THEN lease_expires_at END
+    lease_expires_at = CASE WHEN $5 THEN lease_expires_at END,
+    attempts = CASE WHEN $5 THEN attempts ELSE 0 END
 WHERE seq = $6`, r.Status, r.CreatedAt, r.ExpiresAt, data, leased(r.Status), seq)
 		for i, st := range p.Steps {
 			b.Queue(upsertStep, st.ID, projectID, r.ThreadID, r.ID, st.CreatedAt, sdata[i]).Exec(func(tag pgconn.CommandTag) error {

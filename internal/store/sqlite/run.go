@@ -249,9 +249,10 @@ func (s *Store) RunSave(ctx context.Context, projectID string, p *store.RunSaveP
 		if _, err := tx.exec(`UPDATE runs SET status = ?, created_at = ?, expires_at = ?,
     data = CASE WHEN ? THEN json_set(?, '$.metadata', json(json_extract(data, '$.metadata'))) ELSE ? END,
     lease_owner = CASE WHEN ? THEN lease_owner END,
-    lease_expires_at = CASE WHEN ? THEN lease_expires_at END
+    lease_expires_at = CASE WHEN ? THEN lease_expires_at END,
+    attempts = CASE WHEN ? THEN attempts ELSE 0 END
 WHERE seq = ?`,
-			r.Status, r.CreatedAt, r.ExpiresAt, p.KeepMetadata, data, data, leased(r.Status), leased(r.Status), seq); err != nil {
+			r.Status, r.CreatedAt, r.ExpiresAt, p.KeepMetadata, data, data, leased(r.Status), leased(r.Status), leased(r.Status), seq); err != nil {
 			return err
 		}
 		for i, st := range p.Steps {

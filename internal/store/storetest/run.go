@@ -492,13 +492,15 @@ func testRun(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if _, err := claim(b, "worker-b", t0, ""); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("RunClaim of a requires_action run: got %v, want store.ErrNotFound", err)
 		}
-		// Tool outputs queue it again: claimable at once, second attempt.
+		// Tool outputs queue it again: claimable at once. Its attempts
+		// count again from 1: they bound the interruptions of one stretch
+		// of execution, and waiting for the client was none.
 		r.Status = schema.RunQueued
 		must(t, "RunSave", b.s.RunSave(b.ctx, b.proj, &store.RunSaveParams{Run: r, ExpectStatus: schema.RunRequiresAction}))
 		c, err := claim(b, "worker-b", t0, "")
 		must(t, "RunClaim after submit", err)
-		if c.Run.ID != r.ID || c.Attempts != 2 {
-			t.Fatalf("RunClaim after submit = %s attempt %d, want %s attempt 2", c.Run.ID, c.Attempts, r.ID)
+		if c.Run.ID != r.ID || c.Attempts != 1 {
+			t.Fatalf("RunClaim after submit = %s attempt %d, want %s attempt 1", c.Run.ID, c.Attempts, r.ID)
 		}
 		// A terminal status releases it too, for good.
 		r.Status = schema.RunCompleted
