@@ -337,6 +337,10 @@ func (m *Main) Close() error {
 		errs = append(errs, m.Sandbox.Close())
 		m.Sandbox = nil
 	}
+	if m.Jobs != nil {
+		errs = append(errs, m.Jobs.Close())
+		m.Jobs = nil
+	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
 		m.Store = nil

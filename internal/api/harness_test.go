@@ -567,6 +567,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		}
 		stopEngine()
 		<-engDone
+		q.Close()
 	})
 
 	keyA, err := apikey.Create(ctx, st, "project-a", time.Now())

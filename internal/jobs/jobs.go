@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -91,6 +92,10 @@ type Config struct {
 type Queue struct {
 	cfg    Config
 	client client
+	// db is River's SQLite connection (nil on PostgreSQL).
+	db *sql.DB
+	// runInserts batches EnqueueRun's inserts.
+	runInserts batcher
 
 	// runs and ingest are set by Start, before River starts its workers.
 	runs   Runs
@@ -187,20 +192,29 @@ func New(cfg Config) (*Queue, error) {
 			poll = 250 * time.Millisecond
 		}
 		rc.FetchPollInterval, rc.FetchCooldown = poll, min(poll, 20*time.Millisecond)
-		q.client, err = river.NewClient(riversqlite.New(st.WriteDB()), rc)
+		// River gets its own connection: on the store's one write
+		// connection its frequent small queries (the notification
+		// listener's, every 50ms) delayed the store's commits (1000
+		// concurrent runs: +1.2 s each).
+		if q.db, err = openSQLite(st); err != nil {
+			return nil, err
+		}
+		q.client, err = river.NewClient(riversqlite.New(q.db), rc)
 	default:
 		return nil, fmt.Errorf("jobs: unsupported store %T", cfg.Store)
 	}
 	if err != nil {
+		q.Close()
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	return q, nil
 }
 
-// openSQLite opens a connection to the store's file for migrating: one
-// connection (River's SQLite driver wants no parallel use of a pool), with
-// the store's pragmas (busy_timeout, WAL) and BEGIN IMMEDIATE transactions,
-// which serialise concurrent migrators.
+// openSQLite opens River's connection to the store's file: one connection
+// (River's SQLite driver wants no parallel use of a pool), with the store's
+// pragmas (busy_timeout, WAL) and BEGIN IMMEDIATE transactions, so that
+// they wait for the store's writer instead of failing, and concurrent
+// migrators take turns.
 func openSQLite(st *sqlite.Store) (*sql.DB, error) {
 	db, err := sql.Open("sqlite", sqlite.DSN(st.Path(), "_txlock=immediate"))
 	if err != nil {
@@ -239,11 +253,95 @@ func (q *Queue) Stop(ctx context.Context) error {
 	return nil
 }
 
+// Close releases River's SQLite connection; call it after Stop.
+func (q *Queue) Close() error {
+	if q.db != nil {
+		return q.db.Close()
+	}
+	return nil
+}
+
 // EnqueueRun queues a run job for a run that needs an executor (created,
-// given tool outputs, cancelling). A job already queued for it absorbs
-// this one.
+// given tool outputs, cancelling) and is being started by the caller: the
+// job's first look is a watch interval later, when a run that went well is
+// already resting (one fetch, no wait). A job already queued for it absorbs
+// this one. Concurrent calls share one insert transaction.
 func (q *Queue) EnqueueRun(ctx context.Context, projectID, threadID, runID string) error {
-	return q.insert(ctx, RunArgs{ProjectID: projectID, ThreadID: threadID, RunID: runID})
+	opts := RunArgs{}.InsertOpts()
+	opts.ScheduledAt = time.Now().Add(WatchInterval(q.cfg.Lease))
+	args := RunArgs{ProjectID: projectID, ThreadID: threadID, RunID: runID}
+	return q.runInserts.insert(ctx, q, runID, river.InsertManyParams{Args: args, InsertOpts: &opts})
+}
+
+// batcher groups concurrent inserts into one InsertMany, one transaction:
+// a burst of created runs would otherwise queue a transaction each (on
+// SQLite, on the store's one write connection). The caller that finds no
+// flush in progress flushes; the others wait, and the first of those left
+// over flushes next.
+type batcher struct {
+	mu       sync.Mutex
+	pending  []*pendingInsert
+	flushing bool
+}
+
+type pendingInsert struct {
+	// key is the job's unique key: one batch inserts it once (PostgreSQL
+	// refuses a unique job twice in one insert).
+	key    string
+	params river.InsertManyParams
+	// done receives the insert's outcome, or errFlushTurn.
+	done chan error
+}
+
+// errFlushTurn tells a waiting caller to flush the next batch.
+var errFlushTurn = errors.New("jobs: flush turn")
+
+func (b *batcher) insert(ctx context.Context, q *Queue, key string, params river.InsertManyParams) error {
+	p := &pendingInsert{key: key, params: params, done: make(chan error, 1)}
+	b.mu.Lock()
+	b.pending = append(b.pending, p)
+	turn := !b.flushing
+	b.flushing = true
+	b.mu.Unlock()
+	if !turn {
+		// No giving up on ctx: this caller may be handed the next flush.
+		// Flushes are bounded in time.
+		if err := <-p.done; !errors.Is(err, errFlushTurn) {
+			return err
+		}
+	}
+	b.mu.Lock()
+	batch := b.pending[:min(len(b.pending), insertBatch)]
+	b.pending = b.pending[len(batch):]
+	b.mu.Unlock()
+	all := make([]river.InsertManyParams, 0, len(batch))
+	seen := make(map[string]bool, len(batch))
+	for _, w := range batch {
+		if !seen[w.key] {
+			seen[w.key] = true
+			all = append(all, w.params)
+		}
+	}
+	// Detached: the batch holds other callers' jobs.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	_, err := q.client.InsertMany(fctx, all)
+	cancel()
+	if err != nil {
+		err = fmt.Errorf("jobs: insert: %w", err)
+	}
+	for _, w := range batch {
+		if w != p {
+			w.done <- err
+		}
+	}
+	b.mu.Lock()
+	if len(b.pending) > 0 {
+		b.pending[0].done <- errFlushTurn
+	} else {
+		b.flushing = false
+	}
+	b.mu.Unlock()
+	return err
 }
 
 // ingestBatch is how many files one ingest job carries at most: enough to

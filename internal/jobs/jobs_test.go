@@ -2,6 +2,8 @@ package jobs_test
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -168,6 +170,7 @@ func (e *env) replicaWatched(owner string, lease, sweep time.Duration, sw *sweep
 		}
 		cancel()
 		<-done
+		q.Close()
 	})
 	return r
 }
@@ -393,4 +396,59 @@ func TestReconcileRequeuesOrphans(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEnqueueRunConcurrent: concurrent EnqueueRun calls share insert
+// transactions and every one of them is queued once.
+func TestEnqueueRunConcurrent(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, b.newDB)
+			q, err := jobs.New(jobs.Config{Store: e.st})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer q.Close()
+			const n = 300
+			errs := make(chan error, 2*n)
+			for i := range n {
+				// Each run twice: the second insert is absorbed.
+				for range 2 {
+					go func() { errs <- q.EnqueueRun(context.Background(), project, "thread_x", fmt.Sprint("run_", i)) }()
+				}
+			}
+			for range 2 * n {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := countJobs(t, e.st, "run"); got != n {
+				t.Errorf("%d run jobs for %d runs", got, n)
+			}
+		})
+	}
+}
+
+// countJobs counts River's jobs of kind.
+func countJobs(t *testing.T, st store.Store, kind string) int {
+	t.Helper()
+	var n int
+	var err error
+	switch st := st.(type) {
+	case *postgres.Store:
+		err = st.Pool().QueryRow(context.Background(), `SELECT count(*) FROM river_job WHERE kind = $1`, kind).Scan(&n)
+	case *sqlite.Store:
+		var db *sql.DB
+		if db, err = sql.Open("sqlite", sqlite.DSN(st.Path())); err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		err = db.QueryRow(`SELECT count(*) FROM river_job WHERE kind = ?`, kind).Scan(&n)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

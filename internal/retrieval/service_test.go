@@ -97,6 +97,7 @@ func (f *fixture) run(cfg retrieval.Config) *retrieval.Service {
 		if err := q.Stop(sctx); err != nil {
 			f.t.Error(err)
 		}
+		q.Close()
 	})
 	for _, r := range f.added {
 		if err := q.EnqueueIngest(ctx, r.ProjectID, r.VectorStoreID, r.FileID); err != nil {

@@ -130,14 +130,9 @@ func ping(ctx context.Context, db *sql.DB) error {
 	}
 }
 
-// Path is the database file the store was opened on.
+// Path is the database file the store was opened on: the job queue opens
+// its own connection to it (see DSN).
 func (s *Store) Path() string { return s.path }
-
-// WriteDB is the store's one write connection (BEGIN IMMEDIATE
-// transactions, busy_timeout, WAL), for the job queue: its writes queue
-// for the connection with the store's own instead of contending for
-// SQLite's lock, whose busy handler sleeps. Do not close it.
-func (s *Store) WriteDB() *sql.DB { return s.write }
 
 // Close stops the writer and closes both connection pools and their
 // prepared statements.
