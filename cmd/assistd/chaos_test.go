@@ -12,7 +12,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -252,7 +251,9 @@ type chaosClient struct {
 	// slow is called once for a run still not finished chaosSlow after
 	// its creation, to log what the database says of it.
 	slow func(*chaosTask)
-	// hangUpCreates makes run creates lossy too (see chaosHangUpEnv).
+	// hangUpCreates makes the client hang up on run creates too, not only
+	// on tool output submissions: a create whose client left while it
+	// committed must still be started and queued.
 	hangUpCreates bool
 }
 
@@ -262,14 +263,6 @@ const (
 	// slower than chaosMaxRun fails the test.
 	chaosSlow   = 20 * time.Second
 	chaosMaxRun = 30 * time.Second
-	// chaosHangUpEnv=1 makes the client hang up on run creates too, not
-	// only on tool output submissions. Off by default because of a known
-	// stall: when the client hangs up while the create commits, the
-	// handler may see an error although the run was committed, so it
-	// neither starts the run nor queues its job, and the reconcile sweep
-	// leaves never-claimed runs alone for a minute (jobs.freshWork): the
-	// run waits about 60 s, queued with no claim and no River job.
-	chaosHangUpEnv = "ASSISTD_TEST_CHAOS_HANGUP_CREATES"
 )
 
 var errNoReplica = errors.New("no replica is up")
@@ -759,7 +752,7 @@ func TestChaosReplicas(t *testing.T) {
 	tr := &http.Transport{MaxIdleConnsPerHost: 2 * chaosWorkers}
 	t.Cleanup(tr.CloseIdleConnections)
 	c := &chaosClient{cl: cl, key: key, http: &http.Client{Transport: tr, Timeout: 20 * time.Second}, long: &http.Client{Transport: tr},
-		slow: func(k *chaosTask) { chaosDiagnose(t, dbURL, k) }, hangUpCreates: os.Getenv(chaosHangUpEnv) == "1"}
+		slow: func(k *chaosTask) { chaosDiagnose(t, dbURL, k) }, hangUpCreates: true}
 
 	ctx, cancel := context.WithTimeout(context.Background(), chaosBudget)
 	defer cancel()

@@ -144,7 +144,10 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) error {
 	}
 	sub := s.subscribe(req.Streamed(), run.ID)
 	defer sub.Close()
-	err = s.cfg.Engine.CreateRun(r.Context(), project, run, msgs)
+	// Once the write starts it finishes, and the run is queued, even if the
+	// client hangs up meanwhile: it may have been committed.
+	ctx := context.WithoutCancel(r.Context())
+	err = s.cfg.Engine.CreateRun(ctx, project, run, msgs)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return notFound("thread", threadID)
@@ -153,7 +156,7 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	}
-	s.cfg.Engine.Enqueue(r.Context(), project, threadID, run.ID)
+	s.cfg.Engine.Enqueue(ctx, project, threadID, run.ID)
 	s.answerRun(w, r, sub, run, include)
 	return nil
 }
@@ -227,10 +230,11 @@ func (s *Server) createThreadAndRun(w http.ResponseWriter, r *http.Request) erro
 	}
 	sub := s.subscribe(req.Streamed(), run.ID)
 	defer sub.Close()
-	if err := s.cfg.Engine.CreateThreadAndRun(r.Context(), project, t, msgs, run); err != nil {
+	ctx := context.WithoutCancel(r.Context()) // see createRun
+	if err := s.cfg.Engine.CreateThreadAndRun(ctx, project, t, msgs, run); err != nil {
 		return err
 	}
-	s.cfg.Engine.Enqueue(r.Context(), project, t.ID, run.ID)
+	s.cfg.Engine.Enqueue(ctx, project, t.ID, run.ID)
 	s.answerRun(w, r, sub, run, false)
 	return nil
 }
@@ -356,12 +360,13 @@ func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	run, err := s.cfg.Engine.Cancel(r.Context(), projectID(r), threadID, runID)
+	ctx := context.WithoutCancel(r.Context()) // see createRun
+	run, err := s.cfg.Engine.Cancel(ctx, projectID(r), threadID, runID)
 	if err != nil {
 		return runActionError(err, runID)
 	}
 	// A cancelling run whose executor is gone needs one to finish.
-	s.cfg.Engine.Enqueue(r.Context(), projectID(r), threadID, runID)
+	s.cfg.Engine.Enqueue(ctx, projectID(r), threadID, runID)
 	writeJSON(w, http.StatusOK, viewRun(r)(run))
 	return nil
 }
@@ -377,11 +382,12 @@ func (s *Server) submitToolOutputs(w http.ResponseWriter, r *http.Request) error
 	}
 	sub := s.subscribe(req.Stream != nil && *req.Stream, runID)
 	defer sub.Close()
-	run, err := s.cfg.Engine.SubmitToolOutputs(r.Context(), projectID(r), threadID, runID, &req)
+	ctx := context.WithoutCancel(r.Context()) // see createRun
+	run, err := s.cfg.Engine.SubmitToolOutputs(ctx, projectID(r), threadID, runID, &req)
 	if err != nil {
 		return runActionError(err, runID)
 	}
-	s.cfg.Engine.Enqueue(r.Context(), projectID(r), threadID, runID)
+	s.cfg.Engine.Enqueue(ctx, projectID(r), threadID, runID)
 	s.answerRun(w, r, sub, run, false)
 	return nil
 }
