@@ -782,6 +782,26 @@ func (h *harness) snapshot(key, path string) string {
 	return string(h.mustDo(200, "GET", path, key, nil).Body)
 }
 
+// waitIngested waits until no vector store file is being ingested (its job
+// runs in the background), so that a fingerprint taken next is stable.
+func (h *harness) waitIngested() {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		refs, err := h.store.IngestPending(context.Background(), time.Now().Add(time.Hour), 1)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if len(refs) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("file %s still being ingested after 10s", refs[0].FileID)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // fingerprint summarises every row of every table of the database and the
 // number of stored blobs, so that a test can prove a request wrote nothing.
 // The job queue's tables (river_*), busy with its own sweeps, are left out.

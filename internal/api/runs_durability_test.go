@@ -175,7 +175,7 @@ func TestRunTakeover(t *testing.T) {
 	t.Run("queued", func(t *testing.T) {
 		th := h.newThread(h.keyA, "orphan one")
 		_, run := deadOwnerRun(t, h, asst, th)
-		if err := h.jobs.Reconcile(context.Background(), time.Now()); err != nil {
+		if err := h.jobs.Reconcile(context.Background(), time.Now(), t.Name()); err != nil {
 			t.Fatal(err)
 		}
 		got := h.waitRun(h.keyA, th, run.ID)
@@ -206,7 +206,7 @@ func TestRunTakeover(t *testing.T) {
 			Owner: "exec_dead", Steps: []*schema.RunStep{step}, Messages: []*schema.Message{msg}}); err != nil {
 			t.Fatal(err)
 		}
-		if err := h.jobs.Reconcile(context.Background(), time.Now()); err != nil {
+		if err := h.jobs.Reconcile(context.Background(), time.Now(), t.Name()); err != nil {
 			t.Fatal(err)
 		}
 		got := h.waitRun(h.keyA, th, run.ID)

@@ -20,6 +20,7 @@ package jobs
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -237,7 +238,7 @@ func (q *Queue) Start(ctx context.Context, runs Runs, ingest Ingester) error {
 	// crash, the dead leader's term runs out first): queue a job for every
 	// run and file that needs an executor now or within a lease. Jobs
 	// queued for them absorb these.
-	if err := q.Reconcile(ctx, time.Now().Add(q.cfg.Lease)); err != nil && ctx.Err() == nil {
+	if err := q.Reconcile(ctx, time.Now().Add(q.cfg.Lease), "s"+rand.Text()); err != nil && ctx.Err() == nil {
 		q.cfg.Logger.Warn("re-queueing work at start", "error", err)
 	}
 	return nil

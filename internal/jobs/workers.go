@@ -22,10 +22,12 @@ type RunArgs struct {
 	ProjectID string `json:"project_id"`
 	ThreadID  string `json:"thread_id"`
 	RunID     string `json:"run_id"`
-	// Claims is the run's claim count when reconcile queued the job (0
-	// from the API). It sets a re-queued job apart from one stuck running
-	// on a dead replica, which would otherwise absorb it until rescued.
-	Claims int `json:"claims,omitempty"`
+	// Claims and Pass are set by reconcile: the run's claim count and the
+	// reconciliation pass (a 10-second period, or one process's start).
+	// They set a re-queued job apart from one stuck running on a dead
+	// replica, which would otherwise absorb it until River rescues it.
+	Claims int    `json:"claims,omitempty"`
+	Pass   string `json:"pass,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -46,9 +48,10 @@ type IngestArgs struct {
 	ProjectID     string   `json:"project_id"`
 	VectorStoreID string   `json:"vector_store_id"`
 	FileIDs       []string `json:"file_ids"`
-	// Claims is as in RunArgs, for the file's claims (reconcile queues one
+	// Claims and Pass are as in RunArgs, for the file (reconcile queues one
 	// file per job).
-	Claims int `json:"claims,omitempty"`
+	Claims int    `json:"claims,omitempty"`
+	Pass   string `json:"pass,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -151,8 +154,14 @@ type reconcileWorker struct {
 }
 
 func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs]) error {
-	return w.q.Reconcile(ctx, time.Now().Add(-2*WatchInterval(w.q.cfg.Lease)))
+	now := time.Now()
+	return w.q.Reconcile(ctx, now.Add(-2*WatchInterval(w.q.cfg.Lease)), fmt.Sprintf("p%d", now.Unix()/reconcilePeriod))
 }
+
+// reconcilePeriod is, in seconds, how long reconcile's jobs for one piece
+// of work are one job: an orphan whose job got stuck gets a new one after
+// at most this long, and at most one per period otherwise.
+const reconcilePeriod = 10
 
 // reconcileLimit bounds the runs and the files one reconcile re-queues.
 const reconcileLimit = 1000
@@ -164,10 +173,10 @@ const freshWork = time.Minute
 
 // Reconcile queues a job for every run and every file that needs an
 // executor and whose lease lapsed before leaseBefore (or that never had
-// one, once older than a minute). Jobs still queued for them absorb the
-// inserts; a job stuck running on a dead replica does not (the claim count
-// differs).
-func (q *Queue) Reconcile(ctx context.Context, leaseBefore time.Time) error {
+// one, once older than a minute). pass names the reconciliation: jobs of
+// the same pass for the same work and claim count absorb each other; a job
+// stuck running on a dead replica, of another pass, does not.
+func (q *Queue) Reconcile(ctx context.Context, leaseBefore time.Time, pass string) error {
 	fresh := time.Now().Add(-freshWork).Unix()
 	runs, err := q.cfg.Store.RunsClaimable(ctx, leaseBefore, reconcileLimit)
 	if err != nil {
@@ -178,7 +187,7 @@ func (q *Queue) Reconcile(ctx context.Context, leaseBefore time.Time) error {
 		if r.Attempts == 0 && r.Run.CreatedAt > fresh {
 			continue
 		}
-		args = append(args, RunArgs{ProjectID: r.ProjectID, ThreadID: r.Run.ThreadID, RunID: r.Run.ID, Claims: r.Attempts})
+		args = append(args, RunArgs{ProjectID: r.ProjectID, ThreadID: r.Run.ThreadID, RunID: r.Run.ID, Claims: r.Attempts, Pass: pass})
 	}
 	files, err := q.cfg.Store.IngestPending(ctx, leaseBefore, reconcileLimit)
 	if err != nil {
@@ -188,7 +197,7 @@ func (q *Queue) Reconcile(ctx context.Context, leaseBefore time.Time) error {
 		if f.Attempts == 0 && f.CreatedAt > fresh {
 			continue
 		}
-		args = append(args, IngestArgs{ProjectID: f.ProjectID, VectorStoreID: f.VectorStoreID, FileIDs: []string{f.FileID}, Claims: f.Attempts})
+		args = append(args, IngestArgs{ProjectID: f.ProjectID, VectorStoreID: f.VectorStoreID, FileIDs: []string{f.FileID}, Claims: f.Attempts, Pass: pass})
 	}
 	return q.insert(ctx, args...)
 }
