@@ -149,11 +149,23 @@ func (s *Server) threadVectorStore(ctx context.Context, project string, fileIDs 
 	return s.newVectorStore(ctx, project, &req, "attachments[%d].file_id")
 }
 
-// addToVectorStore adds files to a store and starts their ingestion.
+// addToVectorStore adds files to a store and starts their ingestion. A file
+// the store already holds (attached to an earlier message) stays as it is:
+// attaching it again is no reason to index it again.
 func (s *Server) addToVectorStore(ctx context.Context, project, vectorStoreID string, fileIDs []string) error {
-	entries := make([]schema.VectorStoreFileCreateRequest, len(fileIDs))
-	for i, id := range fileIDs {
-		entries[i] = schema.VectorStoreFileCreateRequest{FileID: id}
+	var entries []schema.VectorStoreFileCreateRequest
+	for _, id := range fileIDs {
+		_, err := s.cfg.Store.VectorStoreFileGet(ctx, project, vectorStoreID, id)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		entries = append(entries, schema.VectorStoreFileCreateRequest{FileID: id})
+	}
+	if len(entries) == 0 {
+		return nil
 	}
 	adds, err := s.vectorStoreFiles(ctx, project, vectorStoreID, s.cfg.Now().Unix(), entries, "attachments[%d].file_id")
 	if err != nil {

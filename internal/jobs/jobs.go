@@ -37,6 +37,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/assistd/assistd/internal/schema"
 	"github.com/assistd/assistd/internal/store"
 	"github.com/assistd/assistd/internal/store/postgres"
 	"github.com/assistd/assistd/internal/store/sqlite"
@@ -354,8 +355,9 @@ const ingestBatch = 25
 // jobs of up to 25 files.
 func (q *Queue) EnqueueIngest(ctx context.Context, projectID, vectorStoreID string, fileIDs ...string) error {
 	var args []river.JobArgs
+	add := schema.NewID("add_")
 	for ids := range slices.Chunk(fileIDs, ingestBatch) {
-		args = append(args, IngestArgs{ProjectID: projectID, VectorStoreID: vectorStoreID, FileIDs: ids})
+		args = append(args, IngestArgs{ProjectID: projectID, VectorStoreID: vectorStoreID, FileIDs: ids, Add: add})
 	}
 	return q.insert(ctx, args...)
 }

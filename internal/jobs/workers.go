@@ -52,6 +52,10 @@ type IngestArgs struct {
 	// file per job).
 	Claims int    `json:"claims,omitempty"`
 	Pass   string `json:"pass,omitempty"`
+	// Add makes each addition's job its own: a file added again while
+	// its earlier job runs needs a new job (the running one finds its claim
+	// gone), which uniqueness by args would otherwise absorb.
+	Add string `json:"add,omitempty"`
 }
 
 // Kind implements river.JobArgs.
