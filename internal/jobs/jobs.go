@@ -271,7 +271,7 @@ func (q *Queue) Close() error {
 func (q *Queue) EnqueueRun(ctx context.Context, projectID, threadID, runID string) error {
 	opts := RunArgs{}.InsertOpts()
 	opts.ScheduledAt = time.Now().Add(WatchInterval(q.cfg.Lease))
-	args := RunArgs{ProjectID: projectID, ThreadID: threadID, RunID: runID}
+	args := RunArgs{ProjectID: projectID, ThreadID: threadID, RunID: runID, Action: schema.NewID("act_")}
 	return q.runInserts.insert(ctx, q, runID, river.InsertManyParams{Args: args, InsertOpts: &opts})
 }
 

@@ -28,6 +28,10 @@ type RunArgs struct {
 	// replica, which would otherwise absorb it until River rescues it.
 	Claims int    `json:"claims,omitempty"`
 	Pass   string `json:"pass,omitempty"`
+	// Action makes each API action's job its own: a run resumed (tool
+	// outputs) while its earlier job is finishing needs a new job, which
+	// uniqueness by args would otherwise absorb.
+	Action string `json:"action,omitempty"`
 }
 
 // Kind implements river.JobArgs.
