@@ -235,16 +235,14 @@ func TestEmbedConcurrency(t *testing.T) {
 	var f inFlight
 	_, base := stub(t, `{"default": {"latency": "100ms"}}`, f.wrap, reverseData)
 	in := texts(80)
-	start := time.Now()
 	got, err := New(Config{BaseURL: base, Model: "m", BatchSize: 10, Concurrency: 4}).Embed(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkVectors(t, in, got, modelstub.DefaultEmbeddingDimensions)
-	// 8 batches of 100 ms, 4 at a time: about 200 ms, not 800.
-	if d := time.Since(start); d > 600*time.Millisecond {
-		t.Fatalf("took %v", d)
-	}
+	// 8 batches of 100 ms: at most 4, and (the server being slow enough)
+	// exactly 4, were in flight at once. No wall-clock bound: a busy CI
+	// machine stretches it.
 	if f.max != 4 {
 		t.Fatalf("%d requests at once, want 4", f.max)
 	}
