@@ -179,20 +179,26 @@ const reconcileLimit = 1000
 // batch on every sweep would only make River discard duplicates.
 const freshWork = time.Minute
 
+// freshRun is freshWork for runs: a run is one job, and one whose replica
+// died between committing it and queueing its job must not wait a minute.
+// A duplicate job is harmless (it finds the run leased or rested).
+const freshRun = 5 * time.Second
+
 // Reconcile queues a job for every run and every file that needs an
 // executor and whose lease lapsed before leaseBefore (or that never had
-// one, once older than a minute). pass names the reconciliation: jobs of
+// one, once older than freshRun or freshWork). pass names the reconciliation: jobs of
 // the same pass for the same work and claim count absorb each other; a job
 // stuck running on a dead replica, of another pass, does not.
 func (q *Queue) Reconcile(ctx context.Context, leaseBefore time.Time, pass string) error {
 	fresh := time.Now().Add(-freshWork).Unix()
+	freshRuns := time.Now().Add(-freshRun).Unix()
 	runs, err := q.cfg.Store.RunsClaimable(ctx, leaseBefore, reconcileLimit)
 	if err != nil {
 		return fmt.Errorf("jobs: reconcile runs: %w", err)
 	}
 	var args []river.JobArgs
 	for _, r := range runs {
-		if r.Attempts == 0 && r.Run.CreatedAt > fresh {
+		if r.Attempts == 0 && r.Run.CreatedAt > freshRuns {
 			continue
 		}
 		args = append(args, RunArgs{ProjectID: r.ProjectID, ThreadID: r.Run.ThreadID, RunID: r.Run.ID, Claims: r.Attempts, Pass: pass})
