@@ -14,7 +14,7 @@
 // A query word counts once however often it is repeated.
 //
 // The defaults of Options are the values measured best on SciFact's
-// odd-numbered training queries (scifact_test.go; TestSciFactSweep prints
+// odd-numbered training queries (eval_test.go; TestSciFactSweep prints
 // the ablations). On the even-numbered, held-out queries the defaults reach
 // nDCG@10 0.701 against 0.683 for plain BM25F; the trigram rerank is most of
 // the gain. RM3 pseudo-relevance feedback, a term-proximity bonus, British

@@ -2,7 +2,7 @@ package index
 
 // Options are the index's tuned parameters. The defaults are the values
 // measured best on SciFact's odd-numbered training queries
-// (scifact_test.go); a zero field takes its default, so Options{} is what
+// (eval_test.go); a zero field takes its default, so Options{} is what
 // ships.
 type Options struct {
 	// K1 is BM25's term-frequency saturation. Default 1.2.
