@@ -187,11 +187,14 @@ func TestRunRequiresActionExpires(t *testing.T) {
 func TestOneActiveRunPerThread(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, withScript(&modelstub.Script{Rules: []modelstub.Rule{
-		{Match: modelstub.Match{UserContains: "wait"}, Reply: modelstub.Reply{Text: "done", Latency: ptr(modelstub.Duration(400 * time.Millisecond))}},
+		{Match: modelstub.Match{UserContains: "wait"}, Reply: modelstub.Reply{Text: "done", Latency: ptr(modelstub.Duration(3 * time.Second))}},
 	}}))
 	asst := h.newAssistant(h.keyA, `{"model":"gpt-4o-mini"}`)
 	th := h.newThread(h.keyA, "wait for it")
 	id := h.createRun(h.keyA, th, map[string]any{"assistant_id": asst})["id"].(string)
+	// The executor writes nothing between in_progress and the model's
+	// reply: the fingerprint then sees only what the refused requests did.
+	h.waitRun(h.keyA, th, id, "in_progress")
 	before := h.fingerprint()
 	r := h.do("POST", "/v1/threads/"+th+"/runs", h.keyA, map[string]any{"assistant_id": asst})
 	if r.Status != 400 || !strings.Contains(r.apiError(t).Error.Message, "already has an active run") {
