@@ -171,11 +171,10 @@ func (s *Server) addToVectorStore(ctx context.Context, project, vectorStoreID st
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Store.VectorStoreFileAdd(ctx, project, vectorStoreID, adds, nil); err != nil && !errors.Is(err, store.ErrNotFound) {
+	// A store deleted meanwhile has nothing left to ingest.
+	if err := s.addFiles(ctx, project, vectorStoreID, adds, nil); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	s.cfg.Retrieval.Changed(project, vectorStoreID)
-	s.cfg.Retrieval.Enqueue(ctx, project, adds)
 	return nil
 }
 

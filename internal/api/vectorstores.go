@@ -143,15 +143,13 @@ func (s *Server) createVectorStoreFile(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	err = s.cfg.Store.VectorStoreFileAdd(r.Context(), project, id, adds, nil)
+	err = s.addFiles(r.Context(), project, id, adds, nil)
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("vector store", id)
 	}
 	if err != nil {
 		return err
 	}
-	s.cfg.Retrieval.Changed(project, id)
-	s.cfg.Retrieval.Enqueue(r.Context(), project, adds)
 	writeJSON(w, http.StatusOK, adds[0].File)
 	return nil
 }
@@ -319,15 +317,13 @@ func (s *Server) createVectorStoreFileBatch(w http.ResponseWriter, r *http.Reque
 	var counts schema.VectorStoreFileCounts
 	counts.Add(schema.VectorStoreFileInProgress, int64(len(adds)))
 	batch.Derive(counts, false)
-	err = s.cfg.Store.VectorStoreFileAdd(r.Context(), project, id, adds, batch)
+	err = s.addFiles(r.Context(), project, id, adds, batch)
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("vector store", id)
 	}
 	if err != nil {
 		return err
 	}
-	s.cfg.Retrieval.Changed(project, id)
-	s.cfg.Retrieval.Enqueue(r.Context(), project, adds)
 	writeJSON(w, http.StatusOK, batch)
 	return nil
 }
@@ -478,4 +474,15 @@ func overlap(a, b string) int {
 		}
 	}
 	return k
+}
+
+// addFiles adds files to a store (as a batch when batch is set), then tells
+// search the store changed and queues their ingestion.
+func (s *Server) addFiles(ctx context.Context, project, vectorStoreID string, adds []*store.VectorStoreFileAdd, batch *schema.VectorStoreFileBatch) error {
+	if err := s.cfg.Store.VectorStoreFileAdd(ctx, project, vectorStoreID, adds, batch); err != nil {
+		return err
+	}
+	s.cfg.Retrieval.Changed(project, vectorStoreID)
+	s.cfg.Retrieval.Enqueue(ctx, project, adds)
+	return nil
 }
