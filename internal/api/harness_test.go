@@ -804,9 +804,11 @@ func (h *harness) waitIngested() {
 
 // fingerprint summarises every row of every table of the database and the
 // number of stored blobs, so that a test can prove a request wrote nothing.
-// The job queue's tables (river_*), busy with its own sweeps, are left out.
+// The job queue's tables (river_*), busy with its own sweeps, are left out,
+// and background ingestion is waited for first.
 func (h *harness) fingerprint() string {
 	h.t.Helper()
+	h.waitIngested()
 	db, err := sql.Open("sqlite", sqlite.DSN(filepath.Join(h.dir, "assistd.db"), "_pragma=query_only(1)"))
 	if err != nil {
 		h.t.Fatal(err)

@@ -185,7 +185,6 @@ func TestV1ThreadsAndMessages(t *testing.T) {
 		t.Errorf("v1 modify message: %v", o)
 	}
 
-	h.waitIngested() // the message's file is ingested in the background
 	before := h.fingerprint()
 	for _, c := range []badCase{
 		{name: "attachments are not v1", method: "POST", path: "/v1/threads/" + tid + "/messages", body: `{"role":"user","content":"x","attachments":[]}`, headers: []string{betaV1}, wantCode: 400, wantParam: "attachments"},
