@@ -147,7 +147,7 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) error {
 	// Once the write starts it finishes, and the run is queued, even if the
 	// client hangs up meanwhile: it may have been committed.
 	ctx := context.WithoutCancel(r.Context())
-	err = s.cfg.Engine.CreateRun(ctx, project, run, msgs)
+	err = s.cfg.Engine.CreateRun(ctx, project, run, msgs, sub != nil)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return notFound("thread", threadID)
@@ -156,7 +156,6 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	}
-	s.cfg.Engine.Enqueue(ctx, project, threadID, run.ID)
 	s.answerRun(w, r, sub, run, include)
 	return nil
 }
@@ -231,10 +230,9 @@ func (s *Server) createThreadAndRun(w http.ResponseWriter, r *http.Request) erro
 	sub := s.subscribe(req.Streamed(), run.ID)
 	defer sub.Close()
 	ctx := context.WithoutCancel(r.Context()) // see createRun
-	if err := s.cfg.Engine.CreateThreadAndRun(ctx, project, t, msgs, run); err != nil {
+	if err := s.cfg.Engine.CreateThreadAndRun(ctx, project, t, msgs, run, sub != nil); err != nil {
 		return err
 	}
-	s.cfg.Engine.Enqueue(ctx, project, t.ID, run.ID)
 	s.answerRun(w, r, sub, run, false)
 	return nil
 }
@@ -387,7 +385,6 @@ func (s *Server) submitToolOutputs(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return runActionError(err, runID)
 	}
-	s.cfg.Engine.Enqueue(ctx, projectID(r), threadID, runID)
 	s.answerRun(w, r, sub, run, false)
 	return nil
 }

@@ -17,8 +17,9 @@ type ErrNotActive struct{ Message string }
 func (e *ErrNotActive) Error() string { return e.Message }
 
 // CreateRun commits a queued run (after its additional messages), publishes
-// thread.run.created and thread.run.queued, and starts it here.
-func (e *Engine) CreateRun(ctx context.Context, projectID string, run *schema.Run, messages []*schema.Message) error {
+// thread.run.created and thread.run.queued, starts it here and queues its
+// job (see dispatch); streamed says the client follows the run's events.
+func (e *Engine) CreateRun(ctx context.Context, projectID string, run *schema.Run, messages []*schema.Message, streamed bool) error {
 	err := e.commitThenPublish(run.ID, func() ([]schema.Event, error) {
 		return []schema.Event{{Name: schema.EventRunCreated, Data: cloneRun(run)}, {Name: schema.EventRunQueued, Data: cloneRun(run)}},
 			e.cfg.Store.RunCreate(ctx, projectID, run, messages)
@@ -26,14 +27,14 @@ func (e *Engine) CreateRun(ctx context.Context, projectID string, run *schema.Ru
 	if err != nil {
 		return err
 	}
-	e.Start(run.ID)
+	e.dispatch(ctx, projectID, run.ThreadID, run.ID, streamed)
 	return nil
 }
 
 // CreateThreadAndRun commits a new thread, its messages and its run, then
 // publishes thread.created, thread.run.created and thread.run.queued and
 // starts the run here.
-func (e *Engine) CreateThreadAndRun(ctx context.Context, projectID string, t *schema.Thread, messages []*schema.Message, run *schema.Run) error {
+func (e *Engine) CreateThreadAndRun(ctx context.Context, projectID string, t *schema.Thread, messages []*schema.Message, run *schema.Run, streamed bool) error {
 	th := *t
 	err := e.commitThenPublish(run.ID, func() ([]schema.Event, error) {
 		return []schema.Event{{Name: schema.EventThreadCreated, Data: &th},
@@ -43,7 +44,7 @@ func (e *Engine) CreateThreadAndRun(ctx context.Context, projectID string, t *sc
 	if err != nil {
 		return err
 	}
-	e.Start(run.ID)
+	e.dispatch(ctx, projectID, t.ID, run.ID, streamed)
 	return nil
 }
 
@@ -146,8 +147,8 @@ func (e *Engine) modifyOnce(ctx context.Context, x *execution, projectID, thread
 }
 
 // SubmitToolOutputs records the outputs of the function calls a
-// requires_action run waits for, completes their step, queues the run and
-// starts it here.
+// requires_action run waits for, completes their step, queues the run,
+// starts it here and queues its job (see dispatch).
 func (e *Engine) SubmitToolOutputs(ctx context.Context, projectID, threadID, runID string, req *schema.SubmitToolOutputsRequest) (*schema.Run, error) {
 	run, err := e.cfg.Store.RunGet(ctx, projectID, threadID, runID)
 	if err != nil {
@@ -209,7 +210,7 @@ func (e *Engine) SubmitToolOutputs(ctx context.Context, projectID, threadID, run
 	if err != nil {
 		return nil, err
 	}
-	e.Start(run.ID)
+	e.dispatch(ctx, projectID, threadID, run.ID, req.Stream != nil && *req.Stream)
 	return run, nil
 }
 

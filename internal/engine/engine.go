@@ -123,15 +123,15 @@ func (e *Engine) Run(ctx context.Context) error {
 // Subscribe returns the events of run runID published from now on.
 func (e *Engine) Subscribe(runID string) *Subscription { return e.bus.subscribe(runID) }
 
-// Start executes run runID in this process now, if it is claimable. The
-// execution belongs to the engine, not to the caller's request: a client
-// that goes away does not stop its run.
-func (e *Engine) Start(runID string) {
+// Start executes run runID in this process now, if it is claimable, and
+// reports whether it does. The execution belongs to the engine, not to the
+// caller's request: a client that goes away does not stop its run.
+func (e *Engine) Start(runID string) bool {
 	e.mu.Lock()
 	ctx := e.ctx
 	e.mu.Unlock()
 	if ctx == nil || ctx.Err() != nil {
-		return // its job executes it elsewhere, or here after a restart
+		return false // its job executes it elsewhere, or here after a restart
 	}
 	now := e.cfg.Now()
 	c, err := e.cfg.Store.RunClaim(ctx, store.RunClaimParams{Owner: e.cfg.Owner, Now: now, LeaseUntil: now.Add(e.cfg.Lease), RunID: runID})
@@ -139,11 +139,26 @@ func (e *Engine) Start(runID string) {
 		if !errors.Is(err, store.ErrNotFound) {
 			e.cfg.Logger.Error("claiming run", "run_id", runID, "error", err)
 		}
-		return
+		return false
 	}
 	if !e.spawn(c) {
 		e.release(c.Run.ID)
+		return false
 	}
+	return true
+}
+
+// dispatch starts a run just committed as queued here and queues its
+// durable job, except for a streamed run that now executes here: its
+// client follows it on this process, and should the process die the
+// queue's reconciliation gives the run a job once its lease lapses. Under
+// a burst of streamed runs the job (insert, fetch, look, snooze) was most
+// of the store's writes.
+func (e *Engine) dispatch(ctx context.Context, projectID, threadID, runID string, streamed bool) {
+	if e.Start(runID) && streamed {
+		return
+	}
+	e.Enqueue(ctx, projectID, threadID, runID)
 }
 
 // runningExec is one execution of this process.

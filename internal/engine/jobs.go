@@ -16,10 +16,11 @@ type Enqueuer interface {
 }
 
 // Enqueue queues the job of a run that needs an executor: created, given
-// its tool outputs, or cancelling. Call it after the commit. The job is the
-// durability net of Start (it finds the run leased here and waits), so it
-// is inserted in the background: a streamed reply does not wait for it. A
-// failure is logged; the queue's reconciliation re-queues the run.
+// its tool outputs (both through dispatch), or cancelling. Call it after
+// the commit. The job is the durability net of Start (it finds the run
+// leased here and waits), so it is inserted in the background: a reply
+// does not wait for it. A failure is logged; the queue's reconciliation
+// re-queues the run.
 func (e *Engine) Enqueue(ctx context.Context, projectID, threadID, runID string) {
 	if e.cfg.Jobs == nil {
 		return
