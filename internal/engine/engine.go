@@ -15,7 +15,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"hash/fnv"
 	"log/slog"
 	"sync"
 	"time"
@@ -68,8 +67,10 @@ type Engine struct {
 	cfg Config
 	bus *bus
 
-	// gates order the publications of a run (see commitThenPublish).
-	gates [64]sync.Mutex
+	// gates order the publications of a run (see commitThenPublish), by
+	// run id; an entry lives while someone holds or waits for it.
+	gatesMu sync.Mutex
+	gates   map[string]*runGate
 
 	mu sync.Mutex
 	// running maps run ids executing here to their executions.
@@ -105,7 +106,7 @@ func New(cfg Config) *Engine {
 	if cfg.ContextWindow == nil {
 		cfg.ContextWindow = func(string) int { return 128000 }
 	}
-	return &Engine{cfg: cfg, bus: newBus(), running: make(map[string]*runningExec)}
+	return &Engine{cfg: cfg, bus: newBus(), running: make(map[string]*runningExec), gates: make(map[string]*runGate)}
 }
 
 // Run owns executions until ctx ends, then stops every execution, releases
@@ -214,9 +215,7 @@ func (e *Engine) interrupt(runID string) {
 // so that an executor reacting to an action's commit cannot announce its
 // own transition before the action's events.
 func (e *Engine) publish(runID string, events ...schema.Event) {
-	g := e.gate(runID)
-	g.Lock()
-	defer g.Unlock()
+	defer e.lockGate(runID)()
 	e.bus.publish(runID, events...)
 }
 
@@ -224,9 +223,7 @@ func (e *Engine) publish(runID string, events ...schema.Event) {
 // announces) and publishes the events while holding the run's gate: the
 // commit makes the run visible to executors, whose own events must follow.
 func (e *Engine) commitThenPublish(runID string, commit func() ([]schema.Event, error)) error {
-	g := e.gate(runID)
-	g.Lock()
-	defer g.Unlock()
+	defer e.lockGate(runID)()
 	events, err := commit()
 	if err != nil {
 		return err
@@ -235,12 +232,33 @@ func (e *Engine) commitThenPublish(runID string, commit func() ([]schema.Event, 
 	return nil
 }
 
-// gate returns the lock ordering runID's publications (striped: runs
-// sharing a stripe only wait for each other's publishing, briefly).
-func (e *Engine) gate(runID string) *sync.Mutex {
-	h := fnv.New32a()
-	h.Write([]byte(runID))
-	return &e.gates[h.Sum32()%uint32(len(e.gates))]
+// runGate is the lock ordering one run's publications.
+type runGate struct {
+	sync.Mutex
+	holders int // holding or waiting; guarded by Engine.gatesMu
+}
+
+// lockGate locks runID's gate and returns its unlock. One gate per run:
+// a commit holds it for as long as the database takes, and runs sharing
+// a lock (it was striped) waited for each other's commits and deltas.
+func (e *Engine) lockGate(runID string) (unlock func()) {
+	e.gatesMu.Lock()
+	g := e.gates[runID]
+	if g == nil {
+		g = &runGate{}
+		e.gates[runID] = g
+	}
+	g.holders++
+	e.gatesMu.Unlock()
+	g.Lock()
+	return func() {
+		g.Unlock()
+		e.gatesMu.Lock()
+		if g.holders--; g.holders == 0 {
+			delete(e.gates, runID)
+		}
+		e.gatesMu.Unlock()
+	}
 }
 
 func (e *Engine) now() int64 { return e.cfg.Now().Unix() }
