@@ -29,7 +29,16 @@ func leased(status string) bool {
 	return false
 }
 
-const insertRun = `INSERT INTO runs (id, project_id, thread_id, status, created_at, expires_at, data) VALUES ($1, $2, $3, $4, $5, $6, $7)`
+const insertRun = `INSERT INTO runs (id, project_id, thread_id, status, created_at, expires_at, data, lease_owner, lease_expires_at, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+
+// leaseArgs are insertRun's last arguments: a created run's lease and claim
+// count.
+func leaseArgs(lease *store.Lease) (owner, until any, attempts int) {
+	if lease == nil {
+		return nil, nil, 0
+	}
+	return lease.Owner, lease.Until, 1
+}
 
 // upsertStep inserts a step or replaces one of the same run (keeping its
 // seq, hence its list position). A step id taken in another run or project
@@ -49,7 +58,8 @@ WHERE messages.project_id = excluded.project_id AND messages.thread_id = exclude
 // inserts messages and run, all in one transaction. The lock (FOR UPDATE)
 // makes concurrent RunCreate and MessageCreate calls on the thread wait
 // for this one, so they see its run.
-func (s *Store) RunCreate(ctx context.Context, projectID string, run *schema.Run, messages []*schema.Message) error {
+func (s *Store) RunCreate(ctx context.Context, projectID string, run *schema.Run, messages []*schema.Message, lease *store.Lease) error {
+	lo, lu, la := leaseArgs(lease)
 	data, err := json.Marshal(run)
 	if err != nil {
 		return err
@@ -74,14 +84,15 @@ func (s *Store) RunCreate(ctx context.Context, projectID string, run *schema.Run
 		}
 		b := &pgx.Batch{}
 		queueMessages(b, projectID, run.ThreadID, messages, mdata)
-		b.Queue(insertRun, run.ID, projectID, run.ThreadID, run.Status, run.CreatedAt, run.ExpiresAt, data)
+		b.Queue(insertRun, run.ID, projectID, run.ThreadID, run.Status, run.CreatedAt, run.ExpiresAt, data, lo, lu, la)
 		return runBatch(ctx, tx, b)
 	})
 }
 
 // RunCreateWithThread inserts t, its messages and run in one transaction.
 // Each message's ThreadID and the run's must be t.ID.
-func (s *Store) RunCreateWithThread(ctx context.Context, projectID string, t *schema.Thread, messages []*schema.Message, run *schema.Run) error {
+func (s *Store) RunCreateWithThread(ctx context.Context, projectID string, t *schema.Thread, messages []*schema.Message, run *schema.Run, lease *store.Lease) error {
+	lo, lu, la := leaseArgs(lease)
 	if run.ThreadID != t.ID {
 		return fmt.Errorf("postgres: run create with thread: run %s has thread_id %q, want %q", run.ID, run.ThreadID, t.ID)
 	}
@@ -100,7 +111,7 @@ func (s *Store) RunCreateWithThread(ctx context.Context, projectID string, t *sc
 	b := &pgx.Batch{}
 	b.Queue(insertThread, t.ID, projectID, t.CreatedAt, tdata)
 	queueMessages(b, projectID, t.ID, messages, mdata)
-	b.Queue(insertRun, run.ID, projectID, t.ID, run.Status, run.CreatedAt, run.ExpiresAt, data)
+	b.Queue(insertRun, run.ID, projectID, t.ID, run.Status, run.CreatedAt, run.ExpiresAt, data, lo, lu, la)
 	return s.inTx(ctx, func(tx pgx.Tx) error { return runBatch(ctx, tx, b) })
 }
 
@@ -187,6 +198,14 @@ func (s *Store) RunSave(ctx context.Context, projectID string, p *store.RunSaveP
 		return err
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
+		// The thread first, as ThreadDelete locks it before it cascades to
+		// the run: locking the run first deadlocked with a delete, the
+		// save's inserts waiting for the thread's key share.
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM threads WHERE id = $1 AND project_id = $2 FOR KEY SHARE`,
+			r.ThreadID, projectID).Scan(&one); err != nil {
+			return mapErr(err)
+		}
 		var seq int64
 		var status string
 		var owner *string
