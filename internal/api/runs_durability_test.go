@@ -155,7 +155,7 @@ func deadOwnerRun(t *testing.T, h *harness, asstID, threadID string) (project st
 	}
 	now := time.Now()
 	run = schema.RunOptions{}.NewRun(schema.NewID(schema.PrefixRun), threadID, a, nil, now.Unix(), now.Unix()+600)
-	if err := h.store.RunCreate(ctx, p.ID, run, nil); err != nil {
+	if err := h.store.RunCreate(ctx, p.ID, run, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	c, err := h.store.RunClaim(ctx, store.RunClaimParams{Owner: "exec_dead", Now: now, LeaseUntil: now.Add(-time.Second), RunID: run.ID})
@@ -249,7 +249,7 @@ func TestRunQueuedCancelAndExpiry(t *testing.T) {
 	now := time.Now().Unix()
 	insert := func(th string, expiresAt int64) string {
 		run := schema.RunOptions{}.NewRun(schema.NewID(schema.PrefixRun), th, a, nil, now, expiresAt)
-		if err := h.store.RunCreate(ctx, p.ID, run, nil); err != nil {
+		if err := h.store.RunCreate(ctx, p.ID, run, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		return run.ID

@@ -18,16 +18,17 @@ func (e *ErrNotActive) Error() string { return e.Message }
 
 // CreateRun commits a queued run (after its additional messages), publishes
 // thread.run.created and thread.run.queued, starts it here and queues its
-// job (see dispatch); streamed says the client follows the run's events.
+// job (see queueJob); streamed says the client follows the run's events.
 func (e *Engine) CreateRun(ctx context.Context, projectID string, run *schema.Run, messages []*schema.Message, streamed bool) error {
+	lease := e.newLease()
 	err := e.commitThenPublish(run.ID, func() ([]schema.Event, error) {
 		return []schema.Event{{Name: schema.EventRunCreated, Data: cloneRun(run)}, {Name: schema.EventRunQueued, Data: cloneRun(run)}},
-			e.cfg.Store.RunCreate(ctx, projectID, run, messages)
+			e.cfg.Store.RunCreate(ctx, projectID, run, messages, lease)
 	})
 	if err != nil {
 		return err
 	}
-	e.dispatch(ctx, projectID, run.ThreadID, run.ID, streamed)
+	e.queueJob(ctx, projectID, run.ThreadID, run.ID, e.startCreated(projectID, run, lease), streamed)
 	return nil
 }
 
@@ -36,15 +37,16 @@ func (e *Engine) CreateRun(ctx context.Context, projectID string, run *schema.Ru
 // starts the run here.
 func (e *Engine) CreateThreadAndRun(ctx context.Context, projectID string, t *schema.Thread, messages []*schema.Message, run *schema.Run, streamed bool) error {
 	th := *t
+	lease := e.newLease()
 	err := e.commitThenPublish(run.ID, func() ([]schema.Event, error) {
 		return []schema.Event{{Name: schema.EventThreadCreated, Data: &th},
 				{Name: schema.EventRunCreated, Data: cloneRun(run)}, {Name: schema.EventRunQueued, Data: cloneRun(run)}},
-			e.cfg.Store.RunCreateWithThread(ctx, projectID, t, messages, run)
+			e.cfg.Store.RunCreateWithThread(ctx, projectID, t, messages, run, lease)
 	})
 	if err != nil {
 		return err
 	}
-	e.dispatch(ctx, projectID, t.ID, run.ID, streamed)
+	e.queueJob(ctx, projectID, t.ID, run.ID, e.startCreated(projectID, run, lease), streamed)
 	return nil
 }
 
@@ -148,7 +150,7 @@ func (e *Engine) modifyOnce(ctx context.Context, x *execution, projectID, thread
 
 // SubmitToolOutputs records the outputs of the function calls a
 // requires_action run waits for, completes their step, queues the run,
-// starts it here and queues its job (see dispatch).
+// starts it here and queues its job (see queueJob).
 func (e *Engine) SubmitToolOutputs(ctx context.Context, projectID, threadID, runID string, req *schema.SubmitToolOutputsRequest) (*schema.Run, error) {
 	run, err := e.cfg.Store.RunGet(ctx, projectID, threadID, runID)
 	if err != nil {
@@ -210,7 +212,7 @@ func (e *Engine) SubmitToolOutputs(ctx context.Context, projectID, threadID, run
 	if err != nil {
 		return nil, err
 	}
-	e.dispatch(ctx, projectID, threadID, run.ID, req.Stream != nil && *req.Stream)
+	e.queueJob(ctx, projectID, threadID, run.ID, e.Start(run.ID), req.Stream != nil && *req.Stream)
 	return run, nil
 }
 

@@ -149,14 +149,37 @@ func (e *Engine) Start(runID string) bool {
 	return true
 }
 
-// dispatch starts a run just committed as queued here and queues its
-// durable job, except for a streamed run that now executes here: its
-// client follows it on this process, and should the process die the
-// queue's reconciliation gives the run a job once its lease lapses. Under
-// a burst of streamed runs the job (insert, fetch, look, snooze) was most
-// of the store's writes.
-func (e *Engine) dispatch(ctx context.Context, projectID, threadID, runID string, streamed bool) {
-	if e.Start(runID) && streamed {
+// newLease is the lease a run created here is committed with, so that
+// this process executes it without claiming it in a second write; nil
+// when the engine is not running (the run's job executes it).
+func (e *Engine) newLease() *store.Lease {
+	if e.shuttingDown() {
+		return nil
+	}
+	return &store.Lease{Owner: e.cfg.Owner, Until: e.cfg.Now().Add(e.cfg.Lease)}
+}
+
+// startCreated executes a run that was just created with lease (see
+// newLease) and reports whether it does.
+func (e *Engine) startCreated(projectID string, run *schema.Run, lease *store.Lease) bool {
+	if lease == nil {
+		return false
+	}
+	if !e.spawn(&store.ClaimedRun{ProjectID: projectID, Run: cloneRun(run), Attempts: 1}) {
+		e.release(run.ID)
+		return false
+	}
+	return true
+}
+
+// queueJob queues the durable job of a run just committed as queued,
+// except for a streamed run that started here: its client follows it on
+// this process, and should the process die the queue's reconciliation
+// gives the run a job once its lease lapses. Under a burst of streamed
+// runs the job (insert, fetch, look, snooze) was most of the store's
+// writes.
+func (e *Engine) queueJob(ctx context.Context, projectID, threadID, runID string, started, streamed bool) {
+	if started && streamed {
 		return
 	}
 	e.Enqueue(ctx, projectID, threadID, runID)

@@ -25,6 +25,10 @@ type execution struct {
 	attempts int
 	// committed is the run status last written, the guard of the next save.
 	committed string
+	// unstarted says the run had never been started when this execution
+	// claimed it, so it has no steps yet: the first turn need not read
+	// them.
+	unstarted bool
 
 	// mu serialises this execution's commits with ModifyRun's, which hands
 	// over the metadata it committed in meta so that the next save keeps it.
@@ -117,6 +121,7 @@ func (x *execution) drive(ctx context.Context) error {
 		if x.run.StartedAt == nil {
 			now := x.e.now()
 			x.run.StartedAt = &now
+			x.unstarted = true
 		}
 		x.run.Status = schema.RunInProgress
 		if err := x.save(ctx, &store.RunSaveParams{}); err != nil {
@@ -159,8 +164,11 @@ type turnState struct {
 // turn asks the model once and commits what it answered. It reports done
 // when the run no longer needs this executor.
 func (x *execution) turn(ctx context.Context) (bool, error) {
-	steps, err := x.e.allSteps(ctx, x.project, x.run)
-	if err != nil {
+	var steps []*schema.RunStep
+	var err error
+	if x.unstarted {
+		x.unstarted = false
+	} else if steps, err = x.e.allSteps(ctx, x.project, x.run); err != nil {
 		return false, err
 	}
 	st := &turnState{}

@@ -16,7 +16,7 @@ type Enqueuer interface {
 }
 
 // Enqueue queues the job of a run that needs an executor: created, given
-// its tool outputs (both through dispatch), or cancelling. Call it after
+// its tool outputs (both through queueJob), or cancelling. Call it after
 // the commit. The job is the durability net of Start (it finds the run
 // leased here and waits), so it is inserted in the background: a reply
 // does not wait for it. A failure is logged; the queue's reconciliation

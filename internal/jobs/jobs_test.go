@@ -195,7 +195,7 @@ func (e *env) newRun(text, status string, expiresAt int64) *schema.Run {
 	}
 	run := schema.RunOptions{}.NewRun(schema.NewID(schema.PrefixRun), th.ID, a, nil, now, expiresAt)
 	run.Status = status
-	if err := e.st.RunCreate(ctx, project, run, nil); err != nil {
+	if err := e.st.RunCreate(ctx, project, run, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	return run

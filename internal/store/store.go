@@ -84,11 +84,13 @@ type Store interface {
 	RunClaim(ctx context.Context, p RunClaimParams) (*ClaimedRun, error)
 	// RunCreate inserts messages (the run's additional_messages) and the
 	// run atomically. ErrNotFound when the thread does not exist,
-	// ErrActiveRun when it already has an active run.
-	RunCreate(ctx context.Context, projectID string, run *schema.Run, messages []*schema.Message) error
+	// ErrActiveRun when it already has an active run. With a lease the
+	// run is created claimed (its first claim), so that the replica
+	// creating it executes it without a second write.
+	RunCreate(ctx context.Context, projectID string, run *schema.Run, messages []*schema.Message, lease *Lease) error
 	// RunCreateWithThread inserts a new thread, its messages and its first
-	// run atomically (POST /v1/threads/runs).
-	RunCreateWithThread(ctx context.Context, projectID string, t *schema.Thread, messages []*schema.Message, run *schema.Run) error
+	// run atomically (POST /v1/threads/runs); lease as in RunCreate.
+	RunCreateWithThread(ctx context.Context, projectID string, t *schema.Thread, messages []*schema.Message, run *schema.Run, lease *Lease) error
 	// RunsDue returns up to limit runs, across projects, that are
 	// requires_action or queued with expires_at before now (to be expired).
 	RunsDue(ctx context.Context, now int64, limit int) ([]ClaimedRun, error)
@@ -160,6 +162,12 @@ type RunClaimParams struct {
 	// RunID, when set, claims only that run (a streamed request executes
 	// its own run in the replica that received it).
 	RunID string
+}
+
+// Lease is an executor's hold on a run.
+type Lease struct {
+	Owner string
+	Until time.Time
 }
 
 // ClaimedRun is a run with the project it belongs to.

@@ -147,7 +147,7 @@ func TestNoMessageBesideActiveRun(t *testing.T) {
 			})
 		}
 		wg.Go(func() {
-			if err := s.RunCreate(ctx, "proj_1", run, nil); err != nil {
+			if err := s.RunCreate(ctx, "proj_1", run, nil, nil); err != nil {
 				t.Errorf("RunCreate: %v", err)
 			}
 		})

@@ -32,7 +32,16 @@ func leased(status string) bool {
 	return false
 }
 
-const insertRun = `INSERT INTO runs (id, project_id, thread_id, status, created_at, expires_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)`
+const insertRun = `INSERT INTO runs (id, project_id, thread_id, status, created_at, expires_at, data, lease_owner, lease_expires_at, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// leaseArgs are insertRun's last arguments: a created run's lease and claim
+// count.
+func leaseArgs(lease *store.Lease) (owner, until any, attempts int) {
+	if lease == nil {
+		return nil, nil, 0
+	}
+	return lease.Owner, lease.Until.UnixNano(), 1
+}
 
 // upsertStep inserts a step or replaces one of the same run (keeping its
 // seq, hence its list position). A step id taken in another run or project
@@ -65,7 +74,8 @@ func marshalMessages(op, threadID string, messages []*schema.Message) ([][]byte,
 
 // RunCreate checks that the thread exists and has no active run, then
 // inserts messages and run, all in one transaction.
-func (s *Store) RunCreate(ctx context.Context, projectID string, run *schema.Run, messages []*schema.Message) error {
+func (s *Store) RunCreate(ctx context.Context, projectID string, run *schema.Run, messages []*schema.Message, lease *store.Lease) error {
+	lo, lu, la := leaseArgs(lease)
 	data, err := json.Marshal(run)
 	if err != nil {
 		return err
@@ -92,14 +102,15 @@ FROM threads WHERE id = ? AND project_id = ?`, run.ThreadID, projectID)
 				return err
 			}
 		}
-		_, err = tx.exec(insertRun, run.ID, projectID, run.ThreadID, run.Status, run.CreatedAt, run.ExpiresAt, data)
+		_, err = tx.exec(insertRun, run.ID, projectID, run.ThreadID, run.Status, run.CreatedAt, run.ExpiresAt, data, lo, lu, la)
 		return err
 	})
 }
 
 // RunCreateWithThread inserts t, its messages and run in one transaction.
 // Each message's ThreadID and the run's must be t.ID.
-func (s *Store) RunCreateWithThread(ctx context.Context, projectID string, t *schema.Thread, messages []*schema.Message, run *schema.Run) error {
+func (s *Store) RunCreateWithThread(ctx context.Context, projectID string, t *schema.Thread, messages []*schema.Message, run *schema.Run, lease *store.Lease) error {
+	lo, lu, la := leaseArgs(lease)
 	if run.ThreadID != t.ID {
 		return fmt.Errorf("sqlite: run create with thread: run %s has thread_id %q, want %q", run.ID, run.ThreadID, t.ID)
 	}
@@ -125,7 +136,7 @@ func (s *Store) RunCreateWithThread(ctx context.Context, projectID string, t *sc
 				return err
 			}
 		}
-		_, err := tx.exec(insertRun, run.ID, projectID, t.ID, run.Status, run.CreatedAt, run.ExpiresAt, data)
+		_, err := tx.exec(insertRun, run.ID, projectID, t.ID, run.Status, run.CreatedAt, run.ExpiresAt, data, lo, lu, la)
 		return err
 	})
 }

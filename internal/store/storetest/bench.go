@@ -108,7 +108,7 @@ func BenchRunClaim(b *testing.B, newStore func(b *testing.B) store.Store) {
 		r := &schema.Run{ID: schema.NewID(schema.PrefixRun), Object: "thread.run", CreatedAt: 1, ThreadID: th.ID,
 			Status: status, Model: "gpt-4o", Tools: []schema.Tool{}, Metadata: schema.Metadata{},
 			TruncationStrategy: schema.TruncationStrategy{Type: schema.TruncationAuto}}
-		if err := s.RunCreateWithThread(ctx, "proj_1", th, nil, r); err != nil {
+		if err := s.RunCreateWithThread(ctx, "proj_1", th, nil, r, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

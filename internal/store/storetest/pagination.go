@@ -102,9 +102,9 @@ func testPagination(t *testing.T, newStore func(t *testing.T) store.Store) {
 			for _, c := range createdAt {
 				// Finished runs, so that the thread takes the next one.
 				r := newRun(th.ID, c, schema.RunCompleted)
-				must(t, "RunCreate", b.s.RunCreate(b.ctx, b.proj, r, nil))
+				must(t, "RunCreate", b.s.RunCreate(b.ctx, b.proj, r, nil, nil))
 				created = append(created, r.ID)
-				must(t, "RunCreate", b.s.RunCreate(b.ctx, b.proj, newRun(noise.ID, c, schema.RunCompleted), nil))
+				must(t, "RunCreate", b.s.RunCreate(b.ctx, b.proj, newRun(noise.ID, c, schema.RunCompleted), nil, nil))
 			}
 			list := func(threadID string) lister {
 				return func(p store.ListParams) ([]string, bool, error) {
@@ -120,8 +120,8 @@ func testPagination(t *testing.T, newStore func(t *testing.T) store.Store) {
 		"RunStep": func(t *testing.T, b *testBundle, createdAt []int64) ([]string, lister, lister) {
 			th, noise := newThread(1), newThread(1)
 			r, nr := newRun(th.ID, 1, schema.RunInProgress), newRun(noise.ID, 1, schema.RunInProgress)
-			must(t, "RunCreateWithThread", b.s.RunCreateWithThread(b.ctx, b.proj, th, nil, r))
-			must(t, "RunCreateWithThread", b.s.RunCreateWithThread(b.ctx, b.proj, noise, nil, nr))
+			must(t, "RunCreateWithThread", b.s.RunCreateWithThread(b.ctx, b.proj, th, nil, r, nil))
+			must(t, "RunCreateWithThread", b.s.RunCreateWithThread(b.ctx, b.proj, noise, nil, nr, nil))
 			var created []string
 			for _, c := range createdAt {
 				// One step per save, as the engine writes them.

@@ -25,7 +25,7 @@ func runWithThread(t *testing.T, b *testBundle, proj string, createdAt int64, st
 	t.Helper()
 	th := newThread(createdAt)
 	r := newRun(th.ID, createdAt, status)
-	must(t, "RunCreateWithThread", b.s.RunCreateWithThread(b.ctx, proj, th, nil, r))
+	must(t, "RunCreateWithThread", b.s.RunCreateWithThread(b.ctx, proj, th, nil, r, nil))
 	return r
 }
 
@@ -72,7 +72,7 @@ func testRun(t *testing.T, newStore func(t *testing.T) store.Store) {
 		r.ToolChoice = schema.ToolChoice{Type: "function", Function: "f"}
 		r.ResponseFormat = schema.ResponseFormat{Type: schema.ResponseFormatJSONObject}
 		extra := []*schema.Message{newMessage(th.ID, 1700000000, "extra 1"), newMessage(th.ID, 1700000000, "extra 2")}
-		must(t, "RunCreate", b.s.RunCreate(b.ctx, b.proj, r, extra))
+		must(t, "RunCreate", b.s.RunCreate(b.ctx, b.proj, r, extra, nil))
 		assertRun(t, b, b.proj, r)
 		if got, want := messageIDs(t, b, b.proj, th.ID, ""), []string{first.ID, extra[0].ID, extra[1].ID}; !slices.Equal(got, want) {
 			t.Fatalf("thread messages after RunCreate = %v, want %v", got, want)
@@ -97,7 +97,7 @@ func testRun(t *testing.T, newStore func(t *testing.T) store.Store) {
 		ok, dup := newMessage(th.ID, 2, "fine"), newMessage(th.ID, 2, "dup")
 		dup.ID = taken.ID
 		r := newRun(th.ID, 2, schema.RunQueued)
-		if err := b.s.RunCreate(b.ctx, b.proj, r, []*schema.Message{ok, dup}); !errors.Is(err, store.ErrConflict) {
+		if err := b.s.RunCreate(b.ctx, b.proj, r, []*schema.Message{ok, dup}, nil); !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("RunCreate with a duplicate message id: got %v, want store.ErrConflict", err)
 		}
 		_, err := b.s.RunGet(b.ctx, b.proj, th.ID, r.ID)
@@ -106,14 +106,14 @@ func testRun(t *testing.T, newStore func(t *testing.T) store.Store) {
 			t.Fatalf("thread messages after a failed RunCreate = %v, want [%s]", got, taken.ID)
 		}
 		// The thread is still free for a run.
-		must(t, "RunCreate", b.s.RunCreate(b.ctx, b.proj, r, []*schema.Message{ok}))
+		must(t, "RunCreate", b.s.RunCreate(b.ctx, b.proj, r, []*schema.Message{ok}, nil))
 
 		// A run id that is taken: neither message nor run is written.
 		th2 := newThread(3)
 		must(t, "ThreadCreate", b.s.ThreadCreate(b.ctx, b.proj, th2, nil))
 		again := newRun(th2.ID, 3, schema.RunQueued)
 		again.ID = r.ID
-		if err := b.s.RunCreate(b.ctx, b.proj, again, []*schema.Message{newMessage(th2.ID, 3, "x")}); !errors.Is(err, store.ErrConflict) {
+		if err := b.s.RunCreate(b.ctx, b.proj, again, []*schema.Message{newMessage(th2.ID, 3, "x")}, nil); !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("RunCreate with a taken run id: got %v, want store.ErrConflict", err)
 		}
 		if got := messageIDs(t, b, b.proj, th2.ID, ""); len(got) != 0 {
@@ -126,7 +126,7 @@ func testRun(t *testing.T, newStore func(t *testing.T) store.Store) {
 		th := newThread(1)
 		msgs := []*schema.Message{newMessage(th.ID, 1, "a"), newMessage(th.ID, 1, "b")}
 		r := newRun(th.ID, 1, schema.RunQueued)
-		must(t, "RunCreateWithThread", b.s.RunCreateWithThread(b.ctx, b.proj, th, msgs, r))
+		must(t, "RunCreateWithThread", b.s.RunCreateWithThread(b.ctx, b.proj, th, msgs, r, nil))
 		got, err := b.s.ThreadGet(b.ctx, b.proj, th.ID)
 		must(t, "ThreadGet", err)
 		assertJSONEqual(t, got, th)
@@ -144,7 +144,7 @@ func testRun(t *testing.T, newStore func(t *testing.T) store.Store) {
 		m2 := newMessage(th2.ID, 2, "x")
 		r2 := newRun(th2.ID, 2, schema.RunQueued)
 		r2.ID = r.ID
-		if err := b.s.RunCreateWithThread(b.ctx, b.proj, th2, []*schema.Message{m2}, r2); !errors.Is(err, store.ErrConflict) {
+		if err := b.s.RunCreateWithThread(b.ctx, b.proj, th2, []*schema.Message{m2}, r2, nil); !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("RunCreateWithThread with a taken run id: got %v, want store.ErrConflict", err)
 		}
 		_, err = b.s.ThreadGet(b.ctx, b.proj, th2.ID)
@@ -156,7 +156,7 @@ func testRun(t *testing.T, newStore func(t *testing.T) store.Store) {
 		dup := newMessage(th3.ID, 3, "dup")
 		dup.ID = msgs[0].ID
 		r3 := newRun(th3.ID, 3, schema.RunQueued)
-		if err := b.s.RunCreateWithThread(b.ctx, b.proj, th3, []*schema.Message{dup}, r3); !errors.Is(err, store.ErrConflict) {
+		if err := b.s.RunCreateWithThread(b.ctx, b.proj, th3, []*schema.Message{dup}, r3, nil); !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("RunCreateWithThread with a taken message id: got %v, want store.ErrConflict", err)
 		}
 		_, err = b.s.ThreadGet(b.ctx, b.proj, th3.ID)
@@ -173,12 +173,12 @@ func testRun(t *testing.T, newStore func(t *testing.T) store.Store) {
 			before := newMessage(th.ID, 1, "before")
 			must(t, "ThreadCreate", b.s.ThreadCreate(b.ctx, b.proj, th, []*schema.Message{before}))
 			r := newRun(th.ID, 1, schema.RunQueued)
-			must(t, "RunCreate", b.s.RunCreate(b.ctx, b.proj, r, nil))
+			must(t, "RunCreate", b.s.RunCreate(b.ctx, b.proj, r, nil, nil))
 			r.Status = status
 			must(t, "RunSave to "+status, b.s.RunSave(b.ctx, b.proj, &store.RunSaveParams{Run: r}))
 
 			next := newRun(th.ID, 2, schema.RunQueued)
-			if err := b.s.RunCreate(b.ctx, b.proj, next, []*schema.Message{newMessage(th.ID, 2, "x")}); !errors.Is(err, store.ErrActiveRun) {
+			if err := b.s.RunCreate(b.ctx, b.proj, next, []*schema.Message{newMessage(th.ID, 2, "x")}, nil); !errors.Is(err, store.ErrActiveRun) {
 				t.Fatalf("RunCreate beside a %s run: got %v, want store.ErrActiveRun", status, err)
 			}
 			if err := b.s.MessageCreate(b.ctx, b.proj, newMessage(th.ID, 2, "y")); !errors.Is(err, store.ErrActiveRun) {
@@ -194,7 +194,7 @@ func testRun(t *testing.T, newStore func(t *testing.T) store.Store) {
 			other := newThread(1)
 			must(t, "ThreadCreate", b.s.ThreadCreate(b.ctx, b.proj, other, nil))
 			must(t, "MessageCreate in another thread", b.s.MessageCreate(b.ctx, b.proj, newMessage(other.ID, 1, "z")))
-			must(t, "RunCreate in another thread", b.s.RunCreate(b.ctx, b.proj, newRun(other.ID, 1, schema.RunQueued), nil))
+			must(t, "RunCreate in another thread", b.s.RunCreate(b.ctx, b.proj, newRun(other.ID, 1, schema.RunQueued), nil, nil))
 			assertNotFound(t, "MessageCreate into a missing thread",
 				b.s.MessageCreate(b.ctx, b.proj, newMessage("thread_missing", 1, "x")))
 			assertNotFound(t, "MessageCreate from the other project",
@@ -205,7 +205,7 @@ func testRun(t *testing.T, newStore func(t *testing.T) store.Store) {
 			must(t, "RunSave to cancelled", b.s.RunSave(b.ctx, b.proj, &store.RunSaveParams{Run: r}))
 			after := newMessage(th.ID, 3, "after")
 			must(t, "MessageCreate after the run", b.s.MessageCreate(b.ctx, b.proj, after))
-			must(t, "RunCreate after the run", b.s.RunCreate(b.ctx, b.proj, next, nil))
+			must(t, "RunCreate after the run", b.s.RunCreate(b.ctx, b.proj, next, nil, nil))
 		}
 	})
 	t.Run("NotFound", func(t *testing.T) {
@@ -219,9 +219,9 @@ func testRun(t *testing.T, newStore func(t *testing.T) store.Store) {
 		foreign := runWithThread(t, b, b.other, 1, schema.RunQueued)
 
 		assertNotFound(t, "RunCreate into a missing thread",
-			b.s.RunCreate(b.ctx, b.proj, newRun("thread_missing", 1, schema.RunQueued), nil))
+			b.s.RunCreate(b.ctx, b.proj, newRun("thread_missing", 1, schema.RunQueued), nil, nil))
 		assertNotFound(t, "RunCreate into a foreign thread",
-			b.s.RunCreate(b.ctx, b.proj, newRun(foreign.ThreadID, 1, schema.RunQueued), nil))
+			b.s.RunCreate(b.ctx, b.proj, newRun(foreign.ThreadID, 1, schema.RunQueued), nil, nil))
 
 		lp := store.ListParams{Limit: 20, Order: store.OrderDesc}
 		for _, c := range []struct{ name, proj, thread, run string }{
@@ -587,6 +587,39 @@ func testRun(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 		assertJSONEqual(t, c.Run, r4)
 	})
+	t.Run("CreateLeased", func(t *testing.T) {
+		t.Parallel()
+		// A run created with a lease is its owner's first claim: nobody
+		// else claims it before the lease lapses, its owner's saves pass,
+		// and a takeover counts the second attempt.
+		b := setup(t, newStore)
+		lease := &store.Lease{Owner: "creator", Until: t0.Add(30 * time.Second)}
+		th := newThread(1)
+		r1 := newRun(th.ID, 1, schema.RunQueued)
+		must(t, "RunCreateWithThread leased", b.s.RunCreateWithThread(b.ctx, b.proj, th, nil, r1, lease))
+		th2 := newThread(2)
+		must(t, "ThreadCreate", b.s.ThreadCreate(b.ctx, b.proj, th2, nil))
+		r2 := newRun(th2.ID, 2, schema.RunQueued)
+		must(t, "RunCreate leased", b.s.RunCreate(b.ctx, b.proj, r2, nil, lease))
+		if _, err := claim(b, "other", t0.Add(29*time.Second), ""); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("RunClaim of runs created leased: got %v, want store.ErrNotFound", err)
+		}
+		if runs, err := b.s.RunsClaimable(b.ctx, t0.Add(29*time.Second), 10); err != nil || len(runs) != 0 {
+			t.Fatalf("RunsClaimable within the lease = %d runs, %v; want none", len(runs), err)
+		}
+		r1.Status = schema.RunInProgress
+		must(t, "RunSave by the creator", b.s.RunSave(b.ctx, b.proj, &store.RunSaveParams{Run: r1, Owner: "creator"}))
+		if err := b.s.RunSave(b.ctx, b.proj, &store.RunSaveParams{Run: r2, Owner: "other"}); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("RunSave by another owner: got %v, want store.ErrLeaseLost", err)
+		}
+		for _, want := range []*schema.Run{r1, r2} {
+			c, err := claim(b, "other", t0.Add(31*time.Second), "")
+			must(t, "RunClaim after the lease lapsed", err)
+			if c.Run.ID != want.ID || c.Attempts != 2 {
+				t.Fatalf("takeover claimed %s attempt %d, want %s attempt 2", c.Run.ID, c.Attempts, want.ID)
+			}
+		}
+	})
 	t.Run("ClaimConcurrent", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, newStore)
@@ -793,7 +826,7 @@ func testRun(t *testing.T, newStore func(t *testing.T) store.Store) {
 		th := newThread(2)
 		again := newRun(th.ID, 2, schema.RunQueued)
 		again.ID = r.ID
-		must(t, "RunCreateWithThread reusing the deleted ids", b.s.RunCreateWithThread(b.ctx, b.proj, th, nil, again))
+		must(t, "RunCreateWithThread reusing the deleted ids", b.s.RunCreateWithThread(b.ctx, b.proj, th, nil, again, nil))
 		st.ThreadID = th.ID
 		must(t, "RunSave reusing the deleted step id", b.s.RunSave(b.ctx, b.proj, &store.RunSaveParams{Run: again, Steps: []*schema.RunStep{st}}))
 		// The other thread's run is untouched.
