@@ -19,17 +19,35 @@ func (e *ErrNotActive) Error() string { return e.Message }
 // CreateRun commits a queued run (after its additional messages), publishes
 // thread.run.created and thread.run.queued, starts it here and queues its
 // job (see queueJob); streamed says the client follows the run's events.
+// run stays as created (queued), the state the API answers with.
 func (e *Engine) CreateRun(ctx context.Context, projectID string, run *schema.Run, messages []*schema.Message, streamed bool) error {
 	lease := e.newLease()
+	stored, events := e.creation(run, lease)
 	err := e.commitThenPublish(run.ID, func() ([]schema.Event, error) {
-		return []schema.Event{{Name: schema.EventRunCreated, Data: cloneRun(run)}, {Name: schema.EventRunQueued, Data: cloneRun(run)}},
-			e.cfg.Store.RunCreate(ctx, projectID, run, messages, lease)
+		return events, e.cfg.Store.RunCreate(ctx, projectID, stored, messages, lease)
 	})
 	if err != nil {
 		return err
 	}
-	e.queueJob(ctx, projectID, run.ThreadID, run.ID, e.startCreated(projectID, run, lease), streamed)
+	e.queueJob(ctx, projectID, run.ThreadID, run.ID, e.startCreated(projectID, stored, lease), streamed)
 	return nil
+}
+
+// creation is the run to commit for a new run and the events announcing
+// it. A run created with this engine's lease is committed in_progress at
+// once (its thread.run.in_progress follows thread.run.queued): its
+// execution starts here, and a separate transition was one more database
+// round trip before the model call.
+func (e *Engine) creation(run *schema.Run, lease *store.Lease) (*schema.Run, []schema.Event) {
+	events := []schema.Event{{Name: schema.EventRunCreated, Data: cloneRun(run)}, {Name: schema.EventRunQueued, Data: cloneRun(run)}}
+	if lease == nil {
+		return run, events
+	}
+	stored := cloneRun(run)
+	stored.Status = schema.RunInProgress
+	now := e.now()
+	stored.StartedAt = &now
+	return stored, append(events, schema.Event{Name: schema.EventRunInProgress, Data: cloneRun(stored)})
 }
 
 // CreateThreadAndRun commits a new thread, its messages and its run, then
@@ -38,15 +56,15 @@ func (e *Engine) CreateRun(ctx context.Context, projectID string, run *schema.Ru
 func (e *Engine) CreateThreadAndRun(ctx context.Context, projectID string, t *schema.Thread, messages []*schema.Message, run *schema.Run, streamed bool) error {
 	th := *t
 	lease := e.newLease()
+	stored, events := e.creation(run, lease)
 	err := e.commitThenPublish(run.ID, func() ([]schema.Event, error) {
-		return []schema.Event{{Name: schema.EventThreadCreated, Data: &th},
-				{Name: schema.EventRunCreated, Data: cloneRun(run)}, {Name: schema.EventRunQueued, Data: cloneRun(run)}},
-			e.cfg.Store.RunCreateWithThread(ctx, projectID, t, messages, run, lease)
+		return append([]schema.Event{{Name: schema.EventThreadCreated, Data: &th}}, events...),
+			e.cfg.Store.RunCreateWithThread(ctx, projectID, t, messages, stored, lease)
 	})
 	if err != nil {
 		return err
 	}
-	e.queueJob(ctx, projectID, t.ID, run.ID, e.startCreated(projectID, run, lease), streamed)
+	e.queueJob(ctx, projectID, t.ID, run.ID, e.startCreated(projectID, stored, lease), streamed)
 	return nil
 }
 

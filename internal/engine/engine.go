@@ -142,7 +142,7 @@ func (e *Engine) Start(runID string) bool {
 		}
 		return false
 	}
-	if !e.spawn(c) {
+	if !e.spawn(c, false) {
 		e.release(c.Run.ID)
 		return false
 	}
@@ -165,7 +165,7 @@ func (e *Engine) startCreated(projectID string, run *schema.Run, lease *store.Le
 	if lease == nil {
 		return false
 	}
-	if !e.spawn(&store.ClaimedRun{ProjectID: projectID, Run: cloneRun(run), Attempts: 1}) {
+	if !e.spawn(&store.ClaimedRun{ProjectID: projectID, Run: cloneRun(run), Attempts: 1}, true) {
 		e.release(run.ID)
 		return false
 	}
@@ -192,8 +192,9 @@ type runningExec struct {
 }
 
 // spawn executes a claimed run in the background; false when the engine is
-// stopping and did not.
-func (e *Engine) spawn(c *store.ClaimedRun) bool {
+// stopping and did not. unstarted says the run was just created (it has no
+// steps yet).
+func (e *Engine) spawn(c *store.ClaimedRun, unstarted bool) bool {
 	e.mu.Lock()
 	parent := e.ctx
 	if parent == nil || parent.Err() != nil {
@@ -201,7 +202,7 @@ func (e *Engine) spawn(c *store.ClaimedRun) bool {
 		return false
 	}
 	ctx, cancel := context.WithCancel(parent)
-	re := &runningExec{cancel: cancel, x: &execution{e: e, project: c.ProjectID, run: c.Run, attempts: c.Attempts}}
+	re := &runningExec{cancel: cancel, x: &execution{e: e, project: c.ProjectID, run: c.Run, attempts: c.Attempts, unstarted: unstarted}}
 	e.running[c.Run.ID] = re
 	e.wg.Add(1)
 	e.mu.Unlock()

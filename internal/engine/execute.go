@@ -26,8 +26,8 @@ type execution struct {
 	// committed is the run status last written, the guard of the next save.
 	committed string
 	// unstarted says the run had never been started when this execution
-	// claimed it, so it has no steps yet: the first turn need not read
-	// them.
+	// claimed it (or was just created for it), so it has no steps yet: the
+	// first turn need not read them.
 	unstarted bool
 
 	// mu serialises this execution's commits with ModifyRun's, which hands

@@ -74,7 +74,7 @@ func (e *Engine) WatchRun(ctx context.Context, projectID, threadID, runID string
 	now := e.cfg.Now()
 	c, err := e.cfg.Store.RunClaim(ctx, store.RunClaimParams{Owner: e.cfg.Owner, Now: now, LeaseUntil: now.Add(e.cfg.Lease), RunID: runID})
 	if err == nil {
-		if !e.spawn(c) {
+		if !e.spawn(c, false) {
 			e.release(c.Run.ID)
 		}
 		return again, nil
