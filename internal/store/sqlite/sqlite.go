@@ -189,27 +189,32 @@ func (s *Store) runBatch(batch []*writeReq) {
 	}
 	results := make([]error, len(batch))
 	grouped := len(batch) > 1
+	// One wtx for the whole batch: its statements, savepoints included,
+	// are bound to the connection once, not once per transaction.
+	tx := &wtx{Tx: sqlTx, ctx: bg, s: s}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i] = err
 			continue
 		}
+		tx.ctx = bg
 		if grouped {
-			if _, err := sqlTx.ExecContext(bg, "SAVEPOINT w"); err != nil {
-				results[i] = mapErr(err)
+			if _, err := tx.exec("SAVEPOINT w"); err != nil {
+				results[i] = err
 				continue
 			}
 		}
-		tx := &wtx{Tx: sqlTx, ctx: r.ctx, s: s}
+		tx.ctx = r.ctx
 		results[i] = r.fn(tx)
-		missed = append(missed, tx.missed...)
+		tx.ctx = bg
 		if grouped {
 			if results[i] != nil {
-				sqlTx.ExecContext(bg, "ROLLBACK TO w")
+				tx.exec("ROLLBACK TO w")
 			}
-			sqlTx.ExecContext(bg, "RELEASE w")
+			tx.exec("RELEASE w")
 		}
 	}
+	missed = tx.missed
 	var commitErr error
 	if !grouped && results[0] != nil {
 		sqlTx.Rollback()

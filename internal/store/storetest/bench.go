@@ -120,3 +120,46 @@ func BenchRunClaim(b *testing.B, newStore func(b *testing.B) store.Store) {
 		}
 	}
 }
+
+// BenchRunSaveParallel is the commit every streamed run makes at its first
+// token (a message-creation step and its message, the run unchanged), from
+// 256 goroutines each saving its own leased run, as a burst of concurrent
+// runs does; it reports saves/s.
+func BenchRunSaveParallel(b *testing.B, newStore func(b *testing.B) store.Store) {
+	ctx := context.Background()
+	s := newStore(b)
+	const concurrency = 256
+	lease := &store.Lease{Owner: "bench", Until: time.Now().Add(time.Hour)}
+	runs := make([]*schema.Run, concurrency)
+	for i := range runs {
+		th := &schema.Thread{ID: schema.NewID(schema.PrefixThread), Object: "thread", CreatedAt: 1}
+		r := &schema.Run{ID: schema.NewID(schema.PrefixRun), Object: "thread.run", CreatedAt: 1, ThreadID: th.ID,
+			Status: schema.RunInProgress, Model: "gpt-4o", Tools: []schema.Tool{}, Metadata: schema.Metadata{},
+			TruncationStrategy: schema.TruncationStrategy{Type: schema.TruncationAuto}}
+		if err := s.RunCreateWithThread(ctx, "proj_1", th, nil, r, lease); err != nil {
+			b.Fatal(err)
+		}
+		runs[i] = r
+	}
+	procs := runtime.GOMAXPROCS(0)
+	b.SetParallelism((concurrency + procs - 1) / procs)
+	var next atomic.Int64
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		r := runs[(next.Add(1)-1)%concurrency]
+		for pb.Next() {
+			m := benchMessage(r.ThreadID)
+			m.Role, m.Status, m.RunID = "assistant", schema.MessageStatusInProgress, &r.ID
+			step := &schema.RunStep{ID: schema.NewID(schema.PrefixStep), Object: "thread.run.step", CreatedAt: 1,
+				RunID: r.ID, ThreadID: r.ThreadID, Type: schema.StepMessageCreation, Status: schema.StepInProgress,
+				StepDetails: schema.StepDetails{Type: schema.StepMessageCreation, MessageCreation: &schema.MessageCreation{MessageID: m.ID}}}
+			if err := s.RunSave(ctx, "proj_1", &store.RunSaveParams{Run: r, ExpectStatus: schema.RunInProgress, Owner: "bench",
+				Steps: []*schema.RunStep{step}, Messages: []*schema.Message{m}}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "saves/s")
+}
