@@ -240,31 +240,34 @@ func (s *Store) RunSave(ctx context.Context, projectID string, p *store.RunSaveP
 		return err
 	}
 	return s.inTx(ctx, func(tx *wtx) error {
-		row, err := tx.queryRow(`SELECT seq, status, lease_owner FROM runs WHERE id = ? AND project_id = ? AND thread_id = ?`,
-			r.ID, projectID, r.ThreadID)
-		if err != nil {
-			return err
-		}
-		var seq int64
-		var status string
-		var owner sql.NullString
-		if err := row.Scan(&seq, &status, &owner); err != nil {
-			return mapErr(err)
-		}
-		if p.Owner != "" && owner.String != p.Owner {
-			return store.ErrLeaseLost
-		}
-		if p.ExpectStatus != "" && status != p.ExpectStatus {
-			return fmt.Errorf("%w: run %s is %s, not %s", store.ErrConflict, r.ID, status, p.ExpectStatus)
-		}
-		if _, err := tx.exec(`UPDATE runs SET status = ?, created_at = ?, expires_at = ?,
+		// The guards are in the UPDATE; only when it changes nothing does a
+		// read say why.
+		res, err := tx.exec(`UPDATE runs SET status = ?, created_at = ?, expires_at = ?,
     data = CASE WHEN ? THEN json_set(?, '$.metadata', json(json_extract(data, '$.metadata'))) ELSE ? END,
     lease_owner = CASE WHEN ? THEN lease_owner END,
     lease_expires_at = CASE WHEN ? THEN lease_expires_at END,
     attempts = CASE WHEN ? THEN attempts ELSE 0 END
-WHERE seq = ?`,
-			r.Status, r.CreatedAt, r.ExpiresAt, p.KeepMetadata, data, data, leased(r.Status), leased(r.Status), leased(r.Status), seq); err != nil {
+WHERE id = ? AND project_id = ? AND thread_id = ? AND (? = '' OR lease_owner = ?) AND (? = '' OR status = ?)`,
+			r.Status, r.CreatedAt, r.ExpiresAt, p.KeepMetadata, data, data, leased(r.Status), leased(r.Status), leased(r.Status),
+			r.ID, projectID, r.ThreadID, p.Owner, p.Owner, p.ExpectStatus, p.ExpectStatus)
+		if err != nil {
 			return err
+		}
+		if affectedOne(res) != nil {
+			row, err := tx.queryRow(`SELECT status, lease_owner FROM runs WHERE id = ? AND project_id = ? AND thread_id = ?`,
+				r.ID, projectID, r.ThreadID)
+			if err != nil {
+				return err
+			}
+			var status string
+			var owner sql.NullString
+			if err := row.Scan(&status, &owner); err != nil {
+				return mapErr(err)
+			}
+			if p.Owner != "" && owner.String != p.Owner {
+				return store.ErrLeaseLost
+			}
+			return fmt.Errorf("%w: run %s is %s, not %s", store.ErrConflict, r.ID, status, p.ExpectStatus)
 		}
 		for i, st := range p.Steps {
 			res, err := tx.exec(upsertStep, st.ID, projectID, r.ThreadID, r.ID, st.CreatedAt, sdata[i])
