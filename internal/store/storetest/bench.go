@@ -46,13 +46,8 @@ func BenchMessageCreateParallel(b *testing.B, newStore func(b *testing.B) store.
 		}
 		threads[i] = th.ID
 	}
-	procs := runtime.GOMAXPROCS(0)
-	b.SetParallelism((concurrency + procs - 1) / procs)
-	var next atomic.Int64
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		thread := threads[(next.Add(1)-1)%concurrency]
+	rate := parallel(b, concurrency, func(worker int, pb *testing.PB) {
+		thread := threads[worker%concurrency]
 		for pb.Next() {
 			if err := s.MessageCreate(ctx, "proj_1", benchMessage(thread)); err != nil {
 				b.Error(err)
@@ -60,7 +55,20 @@ func BenchMessageCreateParallel(b *testing.B, newStore func(b *testing.B) store.
 			}
 		}
 	})
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+	b.ReportMetric(rate, "msgs/s")
+}
+
+// parallel runs body from about concurrency goroutines, each given its
+// number from 0, after resetting the timer, and returns operations per
+// second.
+func parallel(b *testing.B, concurrency int, body func(worker int, pb *testing.PB)) float64 {
+	procs := runtime.GOMAXPROCS(0)
+	b.SetParallelism((concurrency + procs - 1) / procs)
+	var next atomic.Int64
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) { body(int(next.Add(1)-1), pb) })
+	return float64(b.N) / time.Since(start).Seconds()
 }
 
 // BenchMessageList20 lists the newest 20 messages of a 1,000-message
@@ -141,13 +149,8 @@ func BenchRunSaveParallel(b *testing.B, newStore func(b *testing.B) store.Store)
 		}
 		runs[i] = r
 	}
-	procs := runtime.GOMAXPROCS(0)
-	b.SetParallelism((concurrency + procs - 1) / procs)
-	var next atomic.Int64
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		r := runs[(next.Add(1)-1)%concurrency]
+	rate := parallel(b, concurrency, func(worker int, pb *testing.PB) {
+		r := runs[worker%concurrency]
 		for pb.Next() {
 			m := benchMessage(r.ThreadID)
 			m.Role, m.Status, m.RunID = "assistant", schema.MessageStatusInProgress, &r.ID
@@ -161,5 +164,5 @@ func BenchRunSaveParallel(b *testing.B, newStore func(b *testing.B) store.Store)
 			}
 		}
 	})
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "saves/s")
+	b.ReportMetric(rate, "saves/s")
 }

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -940,14 +938,8 @@ func BenchIngest(b *testing.B, newStore func(b *testing.B) store.Store) {
 		emb[i] = float32(i) / 384
 	}
 	chunks := []store.Chunk{{Index: 0, Text: text, Tokens: 800, Embedding: emb}, {Index: 1, Text: text, Tokens: 800, Embedding: emb}}
-	const workers = 8
-	procs := runtime.GOMAXPROCS(0)
-	b.SetParallelism((workers + procs - 1) / procs)
-	var next atomic.Int64
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		owner := fmt.Sprint("bench-", next.Add(1))
+	rate := parallel(b, 8, func(worker int, pb *testing.PB) {
+		owner := fmt.Sprint("bench-", worker)
 		for pb.Next() {
 			now := time.Now()
 			j, err := s.IngestClaim(ctx, store.IngestClaimParams{Owner: owner, Now: now, LeaseUntil: now.Add(time.Minute)})
@@ -964,5 +956,5 @@ func BenchIngest(b *testing.B, newStore func(b *testing.B) store.Store) {
 			}
 		}
 	})
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "files/s")
+	b.ReportMetric(rate, "files/s")
 }
