@@ -228,6 +228,9 @@ func run(o options) (int, error) {
 		rep.Row("    send -> thread.message.created - latency p50 / p99", "", fmt.Sprintf("%s / %s", ms(cc.msgCreated.P50), ms(cc.msgCreated.P99)), nil)
 		rep.Row("    control: bare model calls at the same concurrency p50/p99", "",
 			fmt.Sprintf("%s / %s", ms(cc.control.P50), ms(cc.control.P99)), nil)
+		// What the machine alone adds (the control) is a floor under the
+		// target row; this is what assistd adds above it.
+		rep.Row("    added latency p99 minus the control's p99", "", ms(cc.added.P99-cc.control.P99), nil)
 		rep.Row("    wall time of the burst", "", ms(cc.wall), nil)
 		rep.Row("    CPU time in it: server / this process (model+clients)", "", fmt.Sprintf("%s / %s", ms(cc.serverCPU), ms(cc.selfCPU)), nil)
 		rep.Row("    peak RSS of the server (VmHWM)", "", benchkit.MiB(hwm), nil)
