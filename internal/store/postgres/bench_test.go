@@ -21,3 +21,5 @@ func BenchmarkMessageCreateParallel(b *testing.B) {
 func BenchmarkMessageList20(b *testing.B) { storetest.BenchMessageList20(b, newBenchStore) }
 
 func BenchmarkRunClaim(b *testing.B) { storetest.BenchRunClaim(b, newBenchStore) }
+
+func BenchmarkRunSaveParallel(b *testing.B) { storetest.BenchRunSaveParallel(b, newBenchStore) }
