@@ -9,12 +9,14 @@ import (
 	"github.com/riverqueue/river/rivertype"
 )
 
-// unique makes a run or file job unique by its arguments while it is not
-// finalized: an insert for work already queued or being looked at is a
+// uniqueStates makes a run or file job unique by its arguments while it is
+// not finalized: an insert for work already queued or being looked at is a
 // no-op, and a finished job does not stop a new one.
-var uniqueStates = []rivertype.JobState{
-	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
-	rivertype.JobStateRunning, rivertype.JobStateScheduled,
+func uniqueStates() []rivertype.JobState {
+	return []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+		rivertype.JobStateRunning, rivertype.JobStateScheduled,
+	}
 }
 
 // RunArgs is the run job: watch a run until it rests.
@@ -41,7 +43,7 @@ func (RunArgs) Kind() string { return "run" }
 func (RunArgs) InsertOpts() river.InsertOpts {
 	// Attempts count failures of the job itself (database errors), not
 	// takeovers of the run, which the run's own claim count bounds.
-	return river.InsertOpts{Queue: queueRuns, MaxAttempts: 100, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}}
+	return river.InsertOpts{Queue: queueRuns, MaxAttempts: 100, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates()}}
 }
 
 // IngestArgs is the ingest job: ingest vector store files, one after the
@@ -67,7 +69,7 @@ func (IngestArgs) Kind() string { return "ingest" }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (IngestArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: queueIngest, MaxAttempts: 100, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}}
+	return river.InsertOpts{Queue: queueIngest, MaxAttempts: 100, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates()}}
 }
 
 // ExpireRunsArgs is the expire_runs sweep.
@@ -79,7 +81,7 @@ func (ExpireRunsArgs) Kind() string { return "expire_runs" }
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (ExpireRunsArgs) InsertOpts() river.InsertOpts {
 	// One pending sweep at a time: a slow sweep does not pile up more.
-	return river.InsertOpts{Queue: queueRuns, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: uniqueStates}}
+	return river.InsertOpts{Queue: queueRuns, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: uniqueStates()}}
 }
 
 // ReconcileArgs is the reconcile sweep.
@@ -90,7 +92,7 @@ func (ReconcileArgs) Kind() string { return "reconcile" }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (ReconcileArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: queueRuns, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: uniqueStates}}
+	return river.InsertOpts{Queue: queueRuns, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: uniqueStates()}}
 }
 
 type runWorker struct {
