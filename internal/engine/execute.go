@@ -68,12 +68,15 @@ func (x *execution) execute(ctx context.Context) {
 	switch {
 	case err == nil, errors.Is(err, errStop):
 	case x.e.shuttingDown():
-		// Hand the run over at once rather than after the lease lapses.
+		// Hand the run over at once rather than after the lease lapses,
+		// with a job for another replica to take it: a streamed run
+		// started here has none (see queueJob).
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		if err := x.e.cfg.Store.RunLeaseRenew(rctx, x.run.ID, x.e.cfg.Owner, x.e.cfg.Now()); err != nil && !errors.Is(err, store.ErrLeaseLost) {
 			log.Warn("releasing run lease", "error", err)
 		}
+		x.e.Enqueue(rctx, x.project, x.run.ThreadID, x.run.ID)
 	default:
 		log.Error("run failed", "error", err)
 		x.fail(context.WithoutCancel(ctx), schema.ErrCodeServer, "The server had an error while processing your request.")

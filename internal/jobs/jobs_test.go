@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -66,6 +67,12 @@ type env struct {
 
 func newEnv(t *testing.T, newDB func(t *testing.T) func(t *testing.T) store.Store) *env {
 	t.Helper()
+	return newEnvModel(t, newDB, modelstub.Options{})
+}
+
+// newEnvModel is newEnv with the scripted model's options (its latency).
+func newEnvModel(t *testing.T, newDB func(t *testing.T) func(t *testing.T) store.Store, model modelstub.Options) *env {
+	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, open: newDB(t)}
 	e.st = e.open(t)
@@ -87,7 +94,7 @@ func newEnv(t *testing.T, newDB func(t *testing.T) func(t *testing.T) store.Stor
 	if e.blobs, err = blob.NewDisk(filepath.Join(t.TempDir(), "blobs")); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(modelstub.New(nil, modelstub.Options{}))
+	srv := httptest.NewServer(modelstub.New(nil, model))
 	t.Cleanup(srv.Close)
 	e.models, err = llm.NewRouter(nil, func(k string) string {
 		if k == "OPENAI_BASE_URL" {
@@ -107,6 +114,9 @@ type replica struct {
 	eng *engine.Engine
 	ret *retrieval.Service
 	q   *jobs.Queue
+	// stop shuts the replica down as serve does (the queue, then the
+	// engine); it is also the test's cleanup, and safe to call twice.
+	stop func()
 }
 
 // sweeps watches the expire_runs sweeps of all replicas: how many ran and
@@ -162,21 +172,26 @@ func (e *env) replicaWatched(owner string, lease, sweep time.Duration, sw *sweep
 	if err := q.Start(ctx, countingRuns{r.eng, sw}, r.ret); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		if err := q.Stop(sctx); err != nil {
-			t.Error(err)
-		}
-		cancel()
-		<-done
-		q.Close()
-	})
+	var once sync.Once
+	r.stop = func() {
+		once.Do(func() {
+			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer scancel()
+			if err := q.Stop(sctx); err != nil {
+				t.Error(err)
+			}
+			cancel()
+			<-done
+			q.Close()
+		})
+	}
+	t.Cleanup(r.stop)
 	return r
 }
 
-// newRun commits a thread with one user message and its run in status.
-func (e *env) newRun(text, status string, expiresAt int64) *schema.Run {
+// newThreadRun commits a thread with one user message and returns a new
+// queued run of it, not committed.
+func (e *env) newThreadRun(text string, expiresAt int64) *schema.Run {
 	t := e.t
 	t.Helper()
 	ctx := context.Background()
@@ -193,10 +208,16 @@ func (e *env) newRun(text, status string, expiresAt int64) *schema.Run {
 	if err := e.st.ThreadCreate(ctx, project, th, []*schema.Message{msg}); err != nil {
 		t.Fatal(err)
 	}
-	run := schema.RunOptions{}.NewRun(schema.NewID(schema.PrefixRun), th.ID, a, nil, now, expiresAt)
+	return schema.RunOptions{}.NewRun(schema.NewID(schema.PrefixRun), th.ID, a, nil, now, expiresAt)
+}
+
+// newRun commits a thread with one user message and its run in status.
+func (e *env) newRun(text, status string, expiresAt int64) *schema.Run {
+	e.t.Helper()
+	run := e.newThreadRun(text, expiresAt)
 	run.Status = status
-	if err := e.st.RunCreate(ctx, project, run, nil, nil); err != nil {
-		t.Fatal(err)
+	if err := e.st.RunCreate(context.Background(), project, run, nil, nil); err != nil {
+		e.t.Fatal(err)
 	}
 	return run
 }
@@ -264,6 +285,49 @@ func TestRunTakeoverThroughRiver(t *testing.T) {
 			// A second claim would now find nothing: the run rests.
 			if _, err := e.st.RunClaim(ctx, store.RunClaimParams{Owner: "x", Now: time.Now().Add(time.Hour), LeaseUntil: time.Now().Add(2 * time.Hour), RunID: run.ID}); err == nil {
 				t.Error("the completed run was claimable")
+			}
+		})
+	}
+}
+
+// TestStreamedRunHandedOverOnShutdown: a streamed run executing on the
+// replica that received it has no job; when that replica shuts down
+// mid-run it releases the run and queues a job, so another replica
+// finishes it within a watch interval, long before the lease (and the
+// reconcile sweep, off here) would have.
+func TestStreamedRunHandedOverOnShutdown(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnvModel(t, b.newDB, modelstub.Options{Latency: 2 * time.Second})
+			ctx := context.Background()
+			const lease = time.Minute // WatchInterval: 5 s
+			a := e.replica("exec_a", lease, time.Hour)
+			e.replica("exec_b", lease, time.Hour)
+			run := e.newThreadRun("hand me over", time.Now().Unix()+600)
+			if err := a.eng.CreateRun(ctx, project, run, nil, true); err != nil {
+				t.Fatal(err)
+			}
+			if n := countJobs(t, e.st, "run"); n != 0 {
+				t.Fatalf("%d run jobs for a streamed run executing where it was created, want 0", n)
+			}
+			time.Sleep(500 * time.Millisecond) // inside the model's latency
+			stopped := time.Now()
+			a.stop()
+			got := e.waitRun(run, 15*time.Second, schema.RunQueued, schema.RunInProgress)
+			if got.Status != schema.RunCompleted {
+				t.Fatalf("run ended %s (last_error %+v)", got.Status, got.LastError)
+			}
+			if took := time.Since(stopped); took > 12*time.Second {
+				t.Errorf("taken over %v after the shutdown, want within about a watch interval (5 s)", took)
+			}
+			msgs, err := e.st.MessageList(ctx, project, run.ThreadID, store.MessageListParams{ListParams: store.ListParams{Limit: 10, Order: store.OrderAsc}, RunID: run.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(msgs.Data) != 1 || msgs.Data[0].Content[0].Text == nil || msgs.Data[0].Content[0].Text.Value != "You said: hand me over" {
+				t.Fatalf("messages of the run: %+v", msgs.Data)
 			}
 		})
 	}
