@@ -174,8 +174,9 @@ func (e *Engine) startCreated(projectID string, run *schema.Run, lease *store.Le
 
 // queueJob queues the durable job of a run just committed as queued,
 // except for a streamed run that started here: its client follows it on
-// this process, and should the process die the queue's reconciliation
-// gives the run a job once its lease lapses. Under a burst of streamed
+// this process, which queues a job when it shuts down mid-run (see
+// execute); should it die instead, the queue's reconciliation gives the
+// run a job once its lease lapses. Under a burst of streamed
 // runs the job (insert, fetch, look, snooze) was most of the store's
 // writes.
 func (e *Engine) queueJob(ctx context.Context, projectID, threadID, runID string, started, streamed bool) {
