@@ -246,6 +246,20 @@ func (e *env) waitRun(run *schema.Run, within time.Duration, waiting ...string) 
 	}
 }
 
+// wantOneReply fails unless the run wrote exactly one message, of text.
+func (e *env) wantOneReply(run *schema.Run, text string) {
+	t := e.t
+	t.Helper()
+	msgs, err := e.st.MessageList(context.Background(), project, run.ThreadID, store.MessageListParams{ListParams: store.ListParams{Limit: 10, Order: store.OrderAsc}, RunID: run.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs.Data) != 1 || len(msgs.Data[0].Content) != 1 || msgs.Data[0].Content[0].Text == nil ||
+		msgs.Data[0].Content[0].Text.Value != text {
+		t.Fatalf("messages of the run: %+v", msgs.Data)
+	}
+}
+
 // TestRunTakeoverThroughRiver: a run whose executor died (claimed under a
 // short lease and abandoned) is finished by another replica's run job once
 // the lease lapses, and not before.
@@ -274,14 +288,7 @@ func TestRunTakeoverThroughRiver(t *testing.T) {
 			if waited := time.Since(now); waited < deadLease-50*time.Millisecond {
 				t.Errorf("taken over after %v, before the dead lease (%v) lapsed", waited, deadLease)
 			}
-			msgs, err := e.st.MessageList(ctx, project, run.ThreadID, store.MessageListParams{ListParams: store.ListParams{Limit: 10, Order: store.OrderAsc}, RunID: run.ID})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(msgs.Data) != 1 || len(msgs.Data[0].Content) != 1 || msgs.Data[0].Content[0].Text == nil ||
-				msgs.Data[0].Content[0].Text.Value != "You said: orphan" {
-				t.Fatalf("messages of the run: %+v", msgs.Data)
-			}
+			e.wantOneReply(run, "You said: orphan")
 			// A second claim would now find nothing: the run rests.
 			if _, err := e.st.RunClaim(ctx, store.RunClaimParams{Owner: "x", Now: time.Now().Add(time.Hour), LeaseUntil: time.Now().Add(2 * time.Hour), RunID: run.ID}); err == nil {
 				t.Error("the completed run was claimable")
@@ -322,13 +329,7 @@ func TestStreamedRunHandedOverOnShutdown(t *testing.T) {
 			if took := time.Since(stopped); took > 12*time.Second {
 				t.Errorf("taken over %v after the shutdown, want within about a watch interval (5 s)", took)
 			}
-			msgs, err := e.st.MessageList(ctx, project, run.ThreadID, store.MessageListParams{ListParams: store.ListParams{Limit: 10, Order: store.OrderAsc}, RunID: run.ID})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(msgs.Data) != 1 || msgs.Data[0].Content[0].Text == nil || msgs.Data[0].Content[0].Text.Value != "You said: hand me over" {
-				t.Fatalf("messages of the run: %+v", msgs.Data)
-			}
+			e.wantOneReply(run, "You said: hand me over")
 		})
 	}
 }
