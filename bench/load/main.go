@@ -28,8 +28,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/assistd/assistd/bench/internal/benchkit"
@@ -221,53 +219,18 @@ func benchCreates(c *client, o options) (createResult, error) {
 		}
 	}
 
-	var ok, failed atomic.Int64
-	var firstErr atomic.Value
-	lat := make([][]time.Duration, o.concurrency)
-	start := time.Now()
-	deadline := start.Add(o.duration)
-	var wg sync.WaitGroup
-	for w := range o.concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			path := "/v1/threads/" + threads[w%len(threads)] + "/messages"
-			samples := make([]time.Duration, 0, 1<<14)
-			for i := 0; i < maxCreatesPerWorker; i++ {
-				t0 := time.Now()
-				if !t0.Before(deadline) {
-					break
-				}
-				if err := c.do(http.MethodPost, path, messageBody(i), nil); err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-					if failed.Load() > 1000 {
-						break
-					}
-					continue
-				}
-				samples = append(samples, time.Since(t0))
-				ok.Add(1)
-			}
-			lat[w] = samples
-		}()
+	r, err := benchkit.ClosedLoop("create", o.concurrency, o.duration, maxCreatesPerWorker, func(w, i int) error {
+		return c.do(http.MethodPost, "/v1/threads/"+threads[w%len(threads)]+"/messages", messageBody(i), nil)
+	})
+	if err != nil {
+		return createResult{}, err
 	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if e := firstErr.Load(); e != nil {
-		fmt.Fprintln(os.Stderr, "first create error:", e)
-	}
-	if ok.Load() == 0 {
-		return createResult{}, fmt.Errorf("no message was created: %v", firstErr.Load())
-	}
-	all := slices.Concat(lat...)
-	slices.Sort(all)
 	return createResult{
-		perSec: float64(ok.Load()) / elapsed.Seconds(),
-		ok:     ok.Load(),
-		failed: failed.Load(),
-		p50:    benchkit.Percentile(all, 0.50),
-		p99:    benchkit.Percentile(all, 0.99),
+		perSec: r.PerSec,
+		ok:     r.OK,
+		failed: r.Failed,
+		p50:    benchkit.Percentile(r.Latencies, 0.50),
+		p99:    benchkit.Percentile(r.Latencies, 0.99),
 	}, nil
 }
 

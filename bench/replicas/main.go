@@ -314,46 +314,13 @@ const maxPerWorker = 2_000_000
 // throughput runs do from o.concurrency workers for o.duration; worker w
 // always uses replica w mod N, so the load is spread evenly.
 func (b *bench) throughput(do func(w, i int, c *benchkit.Client) error) (rate, error) {
-	var ok, failed atomic.Int64
-	var firstErr atomic.Value
-	lat := make([][]time.Duration, b.o.concurrency)
-	start := time.Now()
-	deadline := start.Add(b.o.duration)
-	var wg sync.WaitGroup
-	for w := range b.o.concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := b.cs[w%len(b.cs)]
-			samples := make([]time.Duration, 0, 1<<12)
-			for i := 0; i < maxPerWorker; i++ {
-				t0 := time.Now()
-				if !t0.Before(deadline) {
-					break
-				}
-				if err := do(w, i, c); err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					if failed.Add(1) > 1000 {
-						break
-					}
-					continue
-				}
-				samples = append(samples, time.Since(t0))
-				ok.Add(1)
-			}
-			lat[w] = samples
-		}()
+	r, err := benchkit.ClosedLoop("request", b.o.concurrency, b.o.duration, maxPerWorker, func(w, i int) error {
+		return do(w, i, b.cs[w%len(b.cs)])
+	})
+	if err != nil {
+		return rate{}, err
 	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if e := firstErr.Load(); e != nil {
-		fmt.Fprintln(os.Stderr, "first error:", e)
-	}
-	if ok.Load() == 0 {
-		return rate{}, fmt.Errorf("no request succeeded: %v", firstErr.Load())
-	}
-	return rate{perSec: float64(ok.Load()) / elapsed.Seconds(), ok: ok.Load(), failed: failed.Load(),
-		lat: benchkit.Summarize(slices.Concat(lat...))}, nil
+	return rate{perSec: r.PerSec, ok: r.OK, failed: r.Failed, lat: benchkit.Summarize(r.Latencies)}, nil
 }
 
 func (b *bench) creates() (rate, error) {
