@@ -49,15 +49,7 @@ func matchCl100k(s string) int {
 	}
 	// \p{N}{1,3}
 	if unicode.IsNumber(r) {
-		i := n
-		for k := 1; k < 3 && i < len(s); k++ {
-			r2, n2 := utf8.DecodeRuneInString(s[i:])
-			if !unicode.IsNumber(r2) {
-				break
-			}
-			i += n2
-		}
-		return i
+		return digits(s, n)
 	}
 	// ' ?[^\s\p{L}\p{N}]+[\r\n]*'
 	start := 0
@@ -194,15 +186,7 @@ func matchO200k(s string) int {
 	}
 	// \p{N}{1,3}
 	if unicode.IsNumber(r) {
-		i := n
-		for k := 1; k < 3 && i < len(s); k++ {
-			r2, n2 := utf8.DecodeRuneInString(s[i:])
-			if !unicode.IsNumber(r2) {
-				break
-			}
-			i += n2
-		}
-		return i
+		return digits(s, n)
 	}
 	// ' ?[^\s\p{L}\p{N}]+[\r\n/]*'
 	start := 0
@@ -410,4 +394,18 @@ func (t *tokenizerCache) piece(p string) ([]int32, error) {
 		t.mu.Unlock()
 	}
 	return lens, nil
+}
+
+// digits is the length of \p{N}{1,3} at the start of s, whose first rune
+// (a number) is n bytes long.
+func digits(s string, n int) int {
+	i := n
+	for k := 1; k < 3 && i < len(s); k++ {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !unicode.IsNumber(r) {
+			break
+		}
+		i += size
+	}
+	return i
 }
