@@ -139,21 +139,7 @@ func (s *Server) serveEmbeddings(w http.ResponseWriter, r *http.Request, rec Rec
 
 	ctx, cancel := s.requestContext(r.Context())
 	defer cancel()
-	if pl.hang {
-		<-ctx.Done()
-		if r.Context().Err() == nil {
-			writeError(w, WireOpenAI, http.StatusServiceUnavailable, "modelstub: server closed", 0)
-		}
-		return
-	}
-	if !sleep(ctx, pl.latency) {
-		if r.Context().Err() == nil {
-			writeError(w, WireOpenAI, http.StatusServiceUnavailable, "modelstub: server closed", 0)
-		}
-		return
-	}
-	if pl.err != nil {
-		writeError(w, WireOpenAI, pl.err.Status, pl.err.Message, pl.err.RetryAfter)
+	if !s.await(ctx, w, r, WireOpenAI, pl) {
 		return
 	}
 	w.Header().Set("X-Request-Id", "req_"+randomID(24))

@@ -170,21 +170,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	ctx, cancel := s.requestContext(r.Context())
 	defer cancel()
-	if pl.hang {
-		<-ctx.Done()
-		if r.Context().Err() == nil { // the Server was closed, the client is still there
-			writeError(w, wire, http.StatusServiceUnavailable, "modelstub: server closed", 0)
-		}
-		return
-	}
-	if !sleep(ctx, pl.latency) {
-		if r.Context().Err() == nil {
-			writeError(w, wire, http.StatusServiceUnavailable, "modelstub: server closed", 0)
-		}
-		return
-	}
-	if pl.err != nil {
-		writeError(w, wire, pl.err.Status, pl.err.Message, pl.err.RetryAfter)
+	if !s.await(ctx, w, r, wire, pl) {
 		return
 	}
 	switch wire {
@@ -567,4 +553,22 @@ func randomID(n int) string {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b)
+}
+
+// await plays a reply plan's prelude: it hangs, waits out the latency or
+// answers the planned error, and reports whether the reply should follow.
+func (s *Server) await(ctx context.Context, w http.ResponseWriter, r *http.Request, wire string, pl *plan) bool {
+	if pl.hang {
+		<-ctx.Done()
+	} else if sleep(ctx, pl.latency) {
+		if pl.err != nil {
+			writeError(w, wire, pl.err.Status, pl.err.Message, pl.err.RetryAfter)
+			return false
+		}
+		return true
+	}
+	if r.Context().Err() == nil { // the Server was closed, the client is still there
+		writeError(w, wire, http.StatusServiceUnavailable, "modelstub: server closed", 0)
+	}
+	return false
 }
