@@ -73,15 +73,11 @@ func main() {
 }
 
 func run(o options) (int, error) {
-	tmp, cleanup, err := benchkit.TempDir("assistd-bench-", o.keep)
+	tmp, bin, cleanup, err := benchkit.Prepare("assistd-bench-", o.keep, o.bin)
 	if err != nil {
 		return 1, err
 	}
 	defer cleanup()
-	bin, err := benchkit.Build(o.bin, tmp)
-	if err != nil {
-		return 1, err
-	}
 	data := filepath.Join(tmp, "data")
 
 	// Without ASSISTD_* settings, so that the benchmark measures the defaults.

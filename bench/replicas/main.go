@@ -118,15 +118,11 @@ func main() {
 
 func run(o options) (int, error) {
 	nofile := benchkit.RaiseNoFile()
-	tmp, cleanup, err := benchkit.TempDir("assistd-bench-replicas-", o.keep)
+	tmp, bin, cleanup, err := benchkit.Prepare("assistd-bench-replicas-", o.keep, o.bin)
 	if err != nil {
 		return 1, err
 	}
 	defer cleanup()
-	bin, err := benchkit.Build(o.bin, tmp)
-	if err != nil {
-		return 1, err
-	}
 	model, err := startModel(o)
 	if err != nil {
 		return 1, err

@@ -105,15 +105,11 @@ func run(o options) (int, error) {
 	}
 	queries = slices.DeleteFunc(queries, func(q query) bool { return len(qrels[q.id]) == 0 })
 
-	tmp, cleanup, err := benchkit.TempDir("assistd-bench-retrieval-", o.keep)
+	tmp, bin, cleanup, err := benchkit.Prepare("assistd-bench-retrieval-", o.keep, o.bin)
 	if err != nil {
 		return 1, err
 	}
 	defer cleanup()
-	bin, err := benchkit.Build(o.bin, tmp)
-	if err != nil {
-		return 1, err
-	}
 	dbArgs, backend, dropDB, err := benchkit.Database(o.database)
 	if err != nil {
 		return 1, err

@@ -55,6 +55,19 @@ func Build(bin, dir string) (string, error) {
 	return bin, nil
 }
 
+// Prepare is TempDir then Build into it: a benchmark's working directory
+// and the assistd binary it runs (bin when set).
+func Prepare(pattern string, keep bool, bin string) (dir, binPath string, cleanup func(), err error) {
+	if dir, cleanup, err = TempDir(pattern, keep); err != nil {
+		return "", "", nil, err
+	}
+	if binPath, err = Build(bin, dir); err != nil {
+		cleanup()
+		return "", "", nil, err
+	}
+	return dir, binPath, cleanup, nil
+}
+
 // Env is the environment without the variables whose names start with one
 // of drop (so that the benchmark measures the defaults), followed by extra.
 func Env(drop []string, extra ...string) []string {
