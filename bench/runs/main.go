@@ -79,6 +79,7 @@ type options struct {
 	ttftRuns     int
 	warmup       int
 	concurrent   int
+	ramp         time.Duration
 	pollRuns     int
 	node         string
 	conformance  string
@@ -90,6 +91,10 @@ type options struct {
 }
 
 func main() {
+	if upstream := os.Getenv(relayEnv); upstream != "" {
+		fmt.Fprintln(os.Stderr, "relay:", serveRelay(upstream))
+		os.Exit(1)
+	}
 	var o options
 	flag.StringVar(&o.bin, "bin", "", "assistd binary to use (default: build ./cmd/assistd into a temp dir)")
 	flag.DurationVar(&o.latency, "latency", time.Second, "the scripted model's latency before its first byte")
@@ -99,6 +104,7 @@ func main() {
 	flag.IntVar(&o.ttftRuns, "ttft-runs", 30, "sequential streamed runs (and bare calls) measured for (b)")
 	flag.IntVar(&o.warmup, "warmup", 2, "unmeasured runs before (a) and (b)")
 	flag.IntVar(&o.concurrent, "concurrent", 1000, "concurrent streaming runs for (c); 0 skips (c)")
+	flag.DurationVar(&o.ramp, "ramp", 0, "spread (c)'s starts evenly over this time (0: all at once); below a run's length all C runs are still in flight together")
 	flag.IntVar(&o.pollRuns, "poll-runs", 5, "sequential createAndPoll calls for (d); 0 skips (d)")
 	flag.StringVar(&o.node, "node", "node", "node executable for (d)")
 	flag.StringVar(&o.conformance, "conformance", "test/conformance", "directory whose node_modules holds the openai package")
@@ -222,12 +228,17 @@ func run(o options) (int, error) {
 		rep.Row("    send -> thread.run.created p50 / p99", "", fmt.Sprintf("%s / %s", ms(cc.created.P50), ms(cc.created.P99)), nil)
 		rep.Row("    send -> thread.run.in_progress p50 / p99", "", fmt.Sprintf("%s / %s", ms(cc.inProgress.P50), ms(cc.inProgress.P99)), nil)
 		rep.Row("    send -> thread.message.created - latency p50 / p99", "", fmt.Sprintf("%s / %s", ms(cc.msgCreated.P50), ms(cc.msgCreated.P99)), nil)
+		rep.Row("    model requests arrive, from the burst's start p50 / p99", "", fmt.Sprintf("%s / %s", ms(cc.modelStart.P50), ms(cc.modelStart.P99)), nil)
+		rep.Row("    model replies end, from the burst's start p50 / p99", "", fmt.Sprintf("%s / %s", ms(cc.modelEnd.P50), ms(cc.modelEnd.P99)), nil)
 		rep.Row("    control: bare model calls at the same concurrency p50/p99", "",
 			fmt.Sprintf("%s / %s", ms(cc.control.P50), ms(cc.control.P99)), nil)
+		rep.Row("    control: the same through a bare relay process p50/p99", "",
+			fmt.Sprintf("%s / %s", ms(cc.relayed.P50), ms(cc.relayed.P99)), nil)
+		rep.Row("    CPU time of the relay in its burst", "", ms(cc.relayCPU), nil)
 		// What the machine alone adds (the control) is a floor under the
 		// target row; this is what assistd adds above it.
 		rep.Row("    added latency p99 minus the control's p99", "", ms(cc.added.P99-cc.control.P99), nil)
-		rep.Row("    wall time of the burst", "", ms(cc.wall), nil)
+		rep.Row("    wall time of the burst; most streams in flight at once", "", fmt.Sprintf("%s; %d", ms(cc.wall), cc.peak), nil)
 		rep.Row("    CPU time in it: server / this process (model+clients)", "", fmt.Sprintf("%s / %s", ms(cc.serverCPU), ms(cc.selfCPU)), nil)
 		rep.Row("    peak RSS of the server (VmHWM)", "", benchkit.MiB(hwm), nil)
 	}
@@ -320,6 +331,20 @@ func (m *model) endWithin(from, to time.Time) (time.Time, error) {
 	return found[0].end, nil
 }
 
+// offsets summarizes when the requests that started after t0 started and
+// ended, from t0.
+func (m *model) offsets(t0 time.Time) (start, end benchkit.Stats) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var s, e []time.Duration
+	for _, sp := range m.spans {
+		if !sp.start.Before(t0) {
+			s, e = append(s, sp.start.Sub(t0)), append(e, sp.end.Sub(t0))
+		}
+	}
+	return benchkit.Summarize(s), benchkit.Summarize(e)
+}
+
 func (m *model) close() {
 	m.stub.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -341,11 +366,16 @@ type bench struct {
 // server, and returns its time to the first content token and to the end.
 // With firstOnly it hangs up after the first token.
 func (b *bench) bareCall(ctx context.Context, firstOnly bool) (first, total time.Duration, err error) {
+	return b.callVia(ctx, b.model.base, firstOnly)
+}
+
+// callVia is bareCall sent to base, the model server or a relay to it.
+func (b *bench) callVia(ctx context.Context, base string, firstOnly bool) (first, total time.Duration, err error) {
 	body, _ := json.Marshal(map[string]any{
 		"model": modelName, "stream": true, "stream_options": map[string]any{"include_usage": true},
 		"messages": []map[string]any{{"role": "system", "content": instructions}, {"role": "user", "content": userText}},
 	})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.model.base+"/v1/chat/completions", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/chat/completions", bytes.NewReader(body))
 	if err != nil {
 		return 0, 0, err
 	}
@@ -601,11 +631,17 @@ type concurrentResult struct {
 	firstDelta benchkit.Stats
 	control    benchkit.Stats
 	wall       time.Duration
+	peak       int64 // most streams in flight at once
+	relayed    benchkit.Stats
+	relayCPU   time.Duration
 	serverCPU  time.Duration // user+system time the server used during the burst
 	selfCPU    time.Duration // and this process (model server and clients)
 	// Where the time goes: send -> run created, -> in_progress, and
 	// message created minus the model's first token.
 	created, inProgress, msgCreated benchkit.Stats
+	// When the model server received the burst's requests and finished
+	// them, from the burst's start.
+	modelStart, modelEnd benchkit.Stats
 }
 
 // concurrent runs o.concurrent streaming runs at once, each on its own
@@ -618,11 +654,11 @@ func (b *bench) concurrent(bare time.Duration) (concurrentResult, error) {
 	threads := make([]string, n)
 	var next atomic.Int64
 	var createErr atomic.Value
-	var wg sync.WaitGroup
+	var creators sync.WaitGroup
 	for range 16 {
-		wg.Add(1)
+		creators.Add(1)
 		go func() {
-			defer wg.Done()
+			defer creators.Done()
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= n || createErr.Load() != nil {
@@ -637,36 +673,33 @@ func (b *bench) concurrent(bare time.Duration) (concurrentResult, error) {
 			}
 		}()
 	}
-	wg.Wait()
+	creators.Wait()
 	if e := createErr.Load(); e != nil {
 		return concurrentResult{}, e.(error)
 	}
 
-	// Control: the model server and this client alone at the same
-	// concurrency.
+	// Controls: the model server and this client alone at the same
+	// concurrency, then through a bare relay process.
 	fmt.Fprintf(os.Stderr, "(c) %d concurrent bare model calls ...\n", n)
-	control := make([]time.Duration, n)
-	var controlErr atomic.Value
-	gate := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			_, total, err := b.bareCall(ctx, false)
-			if err != nil {
-				controlErr.CompareAndSwap(nil, err)
-				return
-			}
-			control[i] = total - bare
-		}()
+	control, err := b.controlBurst(ctx, b.model.base, bare)
+	if err != nil {
+		return concurrentResult{}, fmt.Errorf("control burst: %w", err)
 	}
-	close(gate)
-	wg.Wait()
-	if e := controlErr.Load(); e != nil {
-		return concurrentResult{}, fmt.Errorf("control burst: %w", e.(error))
+	relay, err := startRelay(b.model.base)
+	if err != nil {
+		return concurrentResult{}, err
+	}
+	fmt.Fprintf(os.Stderr, "(c) %d concurrent model calls through a relay ...\n", n)
+	cpu0 := cpuTime(relay.pid())
+	relayed, err := b.controlBurst(ctx, relay.base, bare)
+	relayCPU := cpuTime(relay.pid()) - cpu0
+	relay.stop()
+	if err != nil {
+		return concurrentResult{}, fmt.Errorf("relay burst: %w", err)
 	}
 
+	var start time.Time
+	var wg sync.WaitGroup
 	fmt.Fprintf(os.Stderr, "(c) %d concurrent streaming runs ...\n", n)
 	var res concurrentResult
 	var failed atomic.Int64
@@ -675,13 +708,19 @@ func (b *bench) concurrent(bare time.Duration) (concurrentResult, error) {
 	firsts := make([]time.Duration, n)
 	all := make([]streamedRun, n)
 	bad := make([]bool, n)
-	gate = make(chan struct{})
+	gate := make(chan struct{})
+	var inFlight, maxInFlight atomic.Int64
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			<-gate
+			time.Sleep(time.Until(start.Add(b.offset(i))))
+			now := inFlight.Add(1)
+			for peak := maxInFlight.Load(); now > peak && !maxInFlight.CompareAndSwap(peak, now); peak = maxInFlight.Load() {
+			}
 			sr, err := b.streamRun(ctx, threads[i])
+			inFlight.Add(-1)
 			if err != nil {
 				failed.Add(1)
 				firstErr.CompareAndSwap(nil, err)
@@ -695,9 +734,12 @@ func (b *bench) concurrent(bare time.Duration) (concurrentResult, error) {
 	}
 	cpu0, self0 := cpuTime(b.serverPid), cpuTime(os.Getpid())
 	t0 := time.Now()
+	start = t0
 	close(gate)
 	wg.Wait()
 	res.wall = time.Since(t0)
+	res.peak = maxInFlight.Load()
+	res.modelStart, res.modelEnd = b.model.offsets(t0)
 	res.serverCPU = cpuTime(b.serverPid) - cpu0
 	res.selfCPU = cpuTime(os.Getpid()) - self0
 	res.failed = failed.Load()
@@ -717,7 +759,45 @@ func (b *bench) concurrent(bare time.Duration) (concurrentResult, error) {
 	}
 	res.created, res.inProgress, res.msgCreated = benchkit.Summarize(created), benchkit.Summarize(inProgress), benchkit.Summarize(msgCreated)
 	res.added, res.firstDelta, res.control = benchkit.Summarize(ok), benchkit.Summarize(okFirst), benchkit.Summarize(control)
+	res.relayed, res.relayCPU = benchkit.Summarize(relayed), relayCPU
 	return res, nil
+}
+
+// controlBurst makes o.concurrent bare calls against base, started as (c)'s
+// runs are, and returns each one's time minus bare.
+func (b *bench) controlBurst(ctx context.Context, base string, bare time.Duration) ([]time.Duration, error) {
+	n := b.o.concurrent
+	took := make([]time.Duration, n)
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	gate := make(chan struct{})
+	var start time.Time
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gate
+			time.Sleep(time.Until(start.Add(b.offset(i))))
+			_, total, err := b.callVia(ctx, base, false)
+			if err != nil {
+				firstErr.CompareAndSwap(nil, err)
+				return
+			}
+			took[i] = total - bare
+		}()
+	}
+	start = time.Now()
+	close(gate)
+	wg.Wait()
+	if e := firstErr.Load(); e != nil {
+		return nil, e.(error)
+	}
+	return took, nil
+}
+
+// offset is when (c)'s i-th call starts after the burst's start.
+func (b *bench) offset(i int) time.Duration {
+	return b.o.ramp * time.Duration(i) / time.Duration(b.o.concurrent)
 }
 
 type pollResult struct{ lag, dur benchkit.Stats }
