@@ -32,7 +32,14 @@ func leased(status string) bool {
 	return false
 }
 
-const insertRun = `INSERT INTO runs (id, project_id, thread_id, status, created_at, expires_at, data, lease_owner, lease_expires_at, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertRun = `INSERT INTO runs (id, project_id, thread_id, status, created_at, expires_at, data, meta, lease_owner, lease_expires_at, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// metaText is a run's metadata as runs.meta holds it: JSON text (bound as a
+// string, since SQLite never finds a blob equal to text).
+func metaText(r *schema.Run) (string, error) {
+	b, err := json.Marshal(r.Metadata)
+	return string(b), err
+}
 
 // leaseArgs are insertRun's last arguments: a created run's lease and claim
 // count.
@@ -80,6 +87,10 @@ func (s *Store) RunCreate(ctx context.Context, projectID string, run *schema.Run
 	if err != nil {
 		return err
 	}
+	meta, err := metaText(run)
+	if err != nil {
+		return err
+	}
 	mdata, err := marshalMessages("run create", run.ThreadID, messages)
 	if err != nil {
 		return err
@@ -102,7 +113,7 @@ FROM threads WHERE id = ? AND project_id = ?`, run.ThreadID, projectID)
 				return err
 			}
 		}
-		_, err = tx.exec(insertRun, run.ID, projectID, run.ThreadID, run.Status, run.CreatedAt, run.ExpiresAt, data, lo, lu, la)
+		_, err = tx.exec(insertRun, run.ID, projectID, run.ThreadID, run.Status, run.CreatedAt, run.ExpiresAt, data, meta, lo, lu, la)
 		return err
 	})
 }
@@ -122,6 +133,10 @@ func (s *Store) RunCreateWithThread(ctx context.Context, projectID string, t *sc
 	if err != nil {
 		return err
 	}
+	meta, err := metaText(run)
+	if err != nil {
+		return err
+	}
 	mdata, err := marshalMessages("run create with thread", t.ID, messages)
 	if err != nil {
 		return err
@@ -136,7 +151,7 @@ func (s *Store) RunCreateWithThread(ctx context.Context, projectID string, t *sc
 				return err
 			}
 		}
-		_, err := tx.exec(insertRun, run.ID, projectID, t.ID, run.Status, run.CreatedAt, run.ExpiresAt, data, lo, lu, la)
+		_, err := tx.exec(insertRun, run.ID, projectID, t.ID, run.Status, run.CreatedAt, run.ExpiresAt, data, meta, lo, lu, la)
 		return err
 	})
 }
@@ -225,6 +240,10 @@ func (s *Store) RunSave(ctx context.Context, projectID string, p *store.RunSaveP
 	if err != nil {
 		return err
 	}
+	meta, err := metaText(r)
+	if err != nil {
+		return err
+	}
 	sdata := make([][]byte, len(p.Steps))
 	for i, st := range p.Steps {
 		if st.RunID != r.ID || st.ThreadID != r.ThreadID {
@@ -241,14 +260,17 @@ func (s *Store) RunSave(ctx context.Context, projectID string, p *store.RunSaveP
 	}
 	return s.inTx(ctx, func(tx *wtx) error {
 		// The guards are in the UPDATE; only when it changes nothing does a
-		// read say why.
+		// read say why. Keeping the metadata splices the stored one in only
+		// when it differs from r's (see migration 005).
 		res, err := tx.exec(`UPDATE runs SET status = ?, created_at = ?, expires_at = ?,
-    data = CASE WHEN ? THEN json_set(?, '$.metadata', json(json_extract(data, '$.metadata'))) ELSE ? END,
+    data = CASE WHEN NOT ? OR meta = ? THEN ? ELSE json_set(?, '$.metadata', json(COALESCE(meta, json_extract(data, '$.metadata')))) END,
+    meta = CASE WHEN NOT ? THEN ? ELSE COALESCE(meta, json(json_extract(data, '$.metadata'))) END,
     lease_owner = CASE WHEN ? THEN lease_owner END,
     lease_expires_at = CASE WHEN ? THEN lease_expires_at END,
     attempts = CASE WHEN ? THEN attempts ELSE 0 END
 WHERE id = ? AND project_id = ? AND thread_id = ? AND (? = '' OR lease_owner = ?) AND (? = '' OR status = ?)`,
-			r.Status, r.CreatedAt, r.ExpiresAt, p.KeepMetadata, data, data, leased(r.Status), leased(r.Status), leased(r.Status),
+			r.Status, r.CreatedAt, r.ExpiresAt, p.KeepMetadata, meta, data, data, p.KeepMetadata, meta,
+			leased(r.Status), leased(r.Status), leased(r.Status),
 			r.ID, projectID, r.ThreadID, p.Owner, p.Owner, p.ExpectStatus, p.ExpectStatus)
 		if err != nil {
 			return err

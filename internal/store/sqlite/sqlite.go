@@ -306,6 +306,9 @@ func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows
 // prepared on the transaction and cached after it ends.
 type wtx struct {
 	*sql.Tx
+	// ctx is the caller's: it is checked before each statement, which runs
+	// without it. Given a cancellable context the driver starts a watcher
+	// goroutine per statement, and the writer is the one serial stage.
 	ctx    context.Context
 	s      *Store
 	stmts  map[string]*sql.Stmt
@@ -319,10 +322,10 @@ func (tx *wtx) stmt(query string) (*sql.Stmt, error) {
 	}
 	var st *sql.Stmt
 	if cached, ok := tx.s.wstmts.m.Load(query); ok {
-		st = tx.StmtContext(tx.ctx, cached.(*sql.Stmt))
+		st = tx.StmtContext(context.Background(), cached.(*sql.Stmt))
 	} else {
 		var err error
-		if st, err = tx.PrepareContext(tx.ctx, query); err != nil {
+		if st, err = tx.PrepareContext(context.Background(), query); err != nil {
 			return nil, mapErr(err)
 		}
 		tx.missed = append(tx.missed, query)
@@ -336,21 +339,27 @@ func (tx *wtx) stmt(query string) (*sql.Stmt, error) {
 
 // exec runs query inside the transaction.
 func (tx *wtx) exec(query string, args ...any) (sql.Result, error) {
+	if err := tx.ctx.Err(); err != nil {
+		return nil, err
+	}
 	st, err := tx.stmt(query)
 	if err != nil {
 		return nil, err
 	}
-	res, err := st.ExecContext(tx.ctx, args...)
+	res, err := st.ExecContext(context.Background(), args...)
 	return res, mapErr(err)
 }
 
 // queryRow runs a single-row read inside the transaction.
 func (tx *wtx) queryRow(query string, args ...any) (*sql.Row, error) {
+	if err := tx.ctx.Err(); err != nil {
+		return nil, err
+	}
 	st, err := tx.stmt(query)
 	if err != nil {
 		return nil, err
 	}
-	return st.QueryRowContext(tx.ctx, args...), nil
+	return st.QueryRowContext(context.Background(), args...), nil
 }
 
 // inTx runs fn in one write transaction, committed when fn returns nil and

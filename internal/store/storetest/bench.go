@@ -132,9 +132,11 @@ func BenchRunClaim(b *testing.B, newStore func(b *testing.B) store.Store) {
 // BenchRunSaveParallel is the commit every streamed run makes at its first
 // token (a message-creation step and its message, the run unchanged), from
 // 256 goroutines each saving its own leased run, as a burst of concurrent
-// runs does; it reports saves/s.
+// runs does; it reports saves/s. Like the engine's, its context can be
+// cancelled and its saves keep the run's metadata.
 func BenchRunSaveParallel(b *testing.B, newStore func(b *testing.B) store.Store) {
-	ctx := context.Background()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	s := newStore(b)
 	const concurrency = 256
 	lease := &store.Lease{Owner: "bench", Until: time.Now().Add(time.Hour)}
@@ -157,7 +159,7 @@ func BenchRunSaveParallel(b *testing.B, newStore func(b *testing.B) store.Store)
 			step := &schema.RunStep{ID: schema.NewID(schema.PrefixStep), Object: "thread.run.step", CreatedAt: 1,
 				RunID: r.ID, ThreadID: r.ThreadID, Type: schema.StepMessageCreation, Status: schema.StepInProgress,
 				StepDetails: schema.StepDetails{Type: schema.StepMessageCreation, MessageCreation: &schema.MessageCreation{MessageID: m.ID}}}
-			if err := s.RunSave(ctx, "proj_1", &store.RunSaveParams{Run: r, ExpectStatus: schema.RunInProgress, Owner: "bench",
+			if err := s.RunSave(ctx, "proj_1", &store.RunSaveParams{Run: r, ExpectStatus: schema.RunInProgress, Owner: "bench", KeepMetadata: true,
 				Steps: []*schema.RunStep{step}, Messages: []*schema.Message{m}}); err != nil {
 				b.Error(err)
 				return
