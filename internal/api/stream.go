@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"time"
 
@@ -28,6 +30,7 @@ func (s *Server) streamRun(w http.ResponseWriter, r *http.Request, sub *engine.S
 	_ = rc.Flush()
 	v1 := dialect(r) == DialectV1
 	project := projectID(r)
+	var enc eventEncoder
 	for {
 		ev, err := sub.NextWithin(r.Context(), streamIdle)
 		if errors.Is(err, engine.ErrIdle) {
@@ -49,7 +52,7 @@ func (s *Server) streamRun(w http.ResponseWriter, r *http.Request, sub *engine.S
 		// Write every event already queued before flushing: under load one
 		// write carries many deltas instead of one syscall each.
 		for {
-			if err := writeEvent(w, ev.Name, eventPayload(ev.Data, v1, include)); err != nil {
+			if err := enc.write(w, ev.Name, eventPayload(ev.Data, v1, include)); err != nil {
 				return
 			}
 			if run, ok := ev.Data.(*schema.Run); ok && (schema.RunIsTerminal(run.Status) || run.Status == schema.RunRequiresAction) {
@@ -98,17 +101,25 @@ func eventPayload(data any, v1, include bool) any {
 	return data
 }
 
-func writeEvent(w http.ResponseWriter, name string, data any) error {
-	b, err := json.Marshal(data)
-	if err != nil {
+// eventEncoder writes server-sent events through one buffer, reused for
+// every event of a stream (a stream writes one per token).
+type eventEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func (e *eventEncoder) write(w io.Writer, name string, data any) error {
+	if e.enc == nil {
+		e.enc = json.NewEncoder(&e.buf)
+	}
+	e.buf.Reset()
+	e.buf.WriteString("event: ")
+	e.buf.WriteString(name)
+	e.buf.WriteString("\ndata: ")
+	if err := e.enc.Encode(data); err != nil { // JSON and a newline
 		return err
 	}
-	buf := make([]byte, 0, len(name)+len(b)+16)
-	buf = append(buf, "event: "...)
-	buf = append(buf, name...)
-	buf = append(buf, "\ndata: "...)
-	buf = append(buf, b...)
-	buf = append(buf, "\n\n"...)
-	_, err = w.Write(buf)
+	e.buf.WriteByte('\n')
+	_, err := w.Write(e.buf.Bytes())
 	return err
 }

@@ -32,6 +32,7 @@ type Subscription struct {
 	queue  []schema.Event
 	notify chan struct{}
 	closed bool
+	idle   *time.Timer // NextWithin's, reused: a stream waits once per token
 }
 
 func (b *bus) subscribe(runID string) *Subscription {
@@ -70,13 +71,17 @@ func (s *Subscription) Next(ctx context.Context) (schema.Event, error) {
 }
 
 // NextWithin is Next giving up with ErrIdle after d without an event (d <= 0
-// waits as long as ctx lasts).
+// waits as long as ctx lasts). Next and NextWithin are for one goroutine.
 func (s *Subscription) NextWithin(ctx context.Context, d time.Duration) (schema.Event, error) {
 	var idle <-chan time.Time
 	if d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		idle = t.C
+		if s.idle == nil {
+			s.idle = time.NewTimer(d)
+		} else {
+			s.idle.Reset(d)
+		}
+		defer s.idle.Stop()
+		idle = s.idle.C
 	}
 	for {
 		s.mu.Lock()

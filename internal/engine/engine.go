@@ -209,6 +209,9 @@ func (e *Engine) spawn(c *store.ClaimedRun, unstarted bool) bool {
 	e.mu.Unlock()
 	go func() {
 		defer e.wg.Done()
+		// Keep the run's gate for the whole execution: every delta locks it.
+		g := e.acquireGate(c.Run.ID)
+		defer e.releaseGate(c.Run.ID, g)
 		defer func() {
 			e.mu.Lock()
 			// A newer execution of the run (after submit_tool_outputs) may
@@ -240,7 +243,10 @@ func (e *Engine) interrupt(runID string) {
 // so that an executor reacting to an action's commit cannot announce its
 // own transition before the action's events.
 func (e *Engine) publish(runID string, events ...schema.Event) {
-	defer e.lockGate(runID)()
+	g := e.acquireGate(runID)
+	defer e.releaseGate(runID, g)
+	g.Lock()
+	defer g.Unlock()
 	e.bus.publish(runID, events...)
 }
 
@@ -248,7 +254,10 @@ func (e *Engine) publish(runID string, events ...schema.Event) {
 // announces) and publishes the events while holding the run's gate: the
 // commit makes the run visible to executors, whose own events must follow.
 func (e *Engine) commitThenPublish(runID string, commit func() ([]schema.Event, error)) error {
-	defer e.lockGate(runID)()
+	g := e.acquireGate(runID)
+	defer e.releaseGate(runID, g)
+	g.Lock()
+	defer g.Unlock()
 	events, err := commit()
 	if err != nil {
 		return err
@@ -260,29 +269,31 @@ func (e *Engine) commitThenPublish(runID string, commit func() ([]schema.Event, 
 // runGate is the lock ordering one run's publications.
 type runGate struct {
 	sync.Mutex
-	holders int // holding or waiting; guarded by Engine.gatesMu
+	holders int // acquired and not released; guarded by Engine.gatesMu
 }
 
-// lockGate locks runID's gate and returns its unlock. One gate per run:
-// a commit holds it for as long as the database takes, and runs sharing
-// a lock (it was striped) waited for each other's commits and deltas.
-func (e *Engine) lockGate(runID string) (unlock func()) {
+// acquireGate returns runID's gate, counted as held until releaseGate. One
+// gate per run: a commit holds it for as long as the database takes, and
+// runs sharing a lock (it was striped) waited for each other's commits and
+// deltas.
+func (e *Engine) acquireGate(runID string) *runGate {
 	e.gatesMu.Lock()
+	defer e.gatesMu.Unlock()
 	g := e.gates[runID]
 	if g == nil {
 		g = &runGate{}
 		e.gates[runID] = g
 	}
 	g.holders++
-	e.gatesMu.Unlock()
-	g.Lock()
-	return func() {
-		g.Unlock()
-		e.gatesMu.Lock()
-		if g.holders--; g.holders == 0 {
-			delete(e.gates, runID)
-		}
-		e.gatesMu.Unlock()
+	return g
+}
+
+// releaseGate forgets runID's gate once nobody holds it.
+func (e *Engine) releaseGate(runID string, g *runGate) {
+	e.gatesMu.Lock()
+	defer e.gatesMu.Unlock()
+	if g.holders--; g.holders == 0 {
+		delete(e.gates, runID)
 	}
 }
 

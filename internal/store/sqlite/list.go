@@ -79,7 +79,8 @@ func listPage[T any](ctx context.Context, s *Store, q listQuery, p store.ListPar
 	if limit <= 0 {
 		limit = defaultLimit
 	}
-	page := &store.Page[T]{Data: make([]T, 0, min(limit, 100))}
+	// Most pages are short (a new thread's messages): let append size them.
+	page := &store.Page[T]{Data: make([]T, 0, min(limit, 8))}
 	var data sql.RawBytes
 	for rows.Next() {
 		if len(page.Data) == limit {
