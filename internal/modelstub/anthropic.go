@@ -79,11 +79,16 @@ func (s *Server) streamAnthropic(ctx context.Context, w http.ResponseWriter, c *
 		}) {
 			return
 		}
+		text, err := newTemplate(map[string]any{
+			"type": "content_block_delta", "index": index,
+			"delta": map[string]string{"type": "text_delta", "text": templateHole},
+		})
+		if err != nil {
+			sse.err = err
+			return
+		}
 		for _, tok := range p.textTokens {
-			if !pace.wait(ctx, i) || !sse.send("content_block_delta", map[string]any{
-				"type": "content_block_delta", "index": index,
-				"delta": map[string]string{"type": "text_delta", "text": tok},
-			}) {
+			if !pace.wait(ctx, i) || !sse.send("content_block_delta", text.fill(tok)) {
 				return
 			}
 			i++

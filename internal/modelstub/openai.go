@@ -109,8 +109,13 @@ func (s *Server) streamOpenAI(ctx context.Context, w http.ResponseWriter, c *con
 	}
 	pace := newPacer(p.tps)
 	i := 0
+	text, err := newTemplate(chunk(map[string]any{"content": templateHole}, nil))
+	if err != nil {
+		sse.err = err
+		return
+	}
 	for _, tok := range p.textTokens {
-		if !pace.wait(ctx, i) || !sse.send("", chunk(map[string]any{"content": tok}, nil)) {
+		if !pace.wait(ctx, i) || !sse.send("", text.fill(tok)) {
 			return
 		}
 		i++

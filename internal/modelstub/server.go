@@ -505,6 +505,7 @@ type sseWriter struct {
 	w   http.ResponseWriter
 	rc  *http.ResponseController
 	err error
+	buf []byte // reused for every event
 }
 
 func startSSE(w http.ResponseWriter) *sseWriter {
@@ -528,14 +529,13 @@ func (s *sseWriter) send(name string, data any) bool {
 			return false
 		}
 	}
-	var buf bytes.Buffer
+	buf := s.buf[:0]
 	if name != "" {
-		buf.WriteString("event: " + name + "\n")
+		buf = append(append(append(buf, "event: "...), name...), '\n')
 	}
-	buf.WriteString("data: ")
-	buf.Write(b)
-	buf.WriteString("\n\n")
-	if _, s.err = s.w.Write(buf.Bytes()); s.err != nil {
+	buf = append(append(append(buf, "data: "...), b...), "\n\n"...)
+	s.buf = buf
+	if _, s.err = s.w.Write(buf); s.err != nil {
 		return false
 	}
 	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
@@ -571,4 +571,32 @@ func (s *Server) await(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		writeError(w, wire, http.StatusServiceUnavailable, "modelstub: server closed", 0)
 	}
 	return false
+}
+
+// templateHole marks where a template's string goes; JSON encodes it as
+// "\u0000hole\u0000", which no other value of a chunk contains.
+const templateHole = "\x00hole\x00"
+
+// template is a JSON document with one string left open, encoded once: a
+// streamed reply's content chunks differ only in their token.
+type template struct{ prefix, suffix []byte }
+
+func newTemplate(doc any) (*template, error) {
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	hole, _ := json.Marshal(templateHole)
+	i := bytes.Index(b, hole)
+	if i < 0 || bytes.Index(b[i+len(hole):], hole) >= 0 {
+		return nil, errors.New("modelstub: a template needs its hole exactly once")
+	}
+	return &template{prefix: b[:i], suffix: b[i+len(hole):]}, nil
+}
+
+// fill returns the document with s in the hole.
+func (t *template) fill(s string) []byte {
+	v, _ := json.Marshal(s) // a string always encodes
+	out := make([]byte, 0, len(t.prefix)+len(v)+len(t.suffix))
+	return append(append(append(out, t.prefix...), v...), t.suffix...)
 }
