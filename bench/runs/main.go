@@ -238,6 +238,9 @@ func run(o options) (int, error) {
 		// What the machine alone adds (the control) is a floor under the
 		// target row; this is what assistd adds above it.
 		rep.Row("    added latency p99 minus the control's p99", "", ms(cc.added.P99-cc.control.P99), nil)
+		// The same for a server that does nothing but relay: what any
+		// per-token streaming process adds on this machine.
+		rep.Row("    the bare relay's p99 minus the control's p99", "", ms(cc.relayed.P99-cc.control.P99), nil)
 		rep.Row("    wall time of the burst; most streams in flight at once", "", fmt.Sprintf("%s; %d", ms(cc.wall), cc.peak), nil)
 		rep.Row("    CPU time in it: server / this process (model+clients)", "", fmt.Sprintf("%s / %s", ms(cc.serverCPU), ms(cc.selfCPU)), nil)
 		rep.Row("    peak RSS of the server (VmHWM)", "", benchkit.MiB(hwm), nil)
