@@ -701,8 +701,6 @@ func (b *bench) concurrent(bare time.Duration) (concurrentResult, error) {
 		return concurrentResult{}, fmt.Errorf("relay burst: %w", err)
 	}
 
-	var start time.Time
-	var wg sync.WaitGroup
 	fmt.Fprintf(os.Stderr, "(c) %d concurrent streaming runs ...\n", n)
 	var res concurrentResult
 	var failed atomic.Int64
@@ -711,35 +709,25 @@ func (b *bench) concurrent(bare time.Duration) (concurrentResult, error) {
 	firsts := make([]time.Duration, n)
 	all := make([]streamedRun, n)
 	bad := make([]bool, n)
-	gate := make(chan struct{})
 	var inFlight, maxInFlight atomic.Int64
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			time.Sleep(time.Until(start.Add(b.offset(i))))
-			now := inFlight.Add(1)
-			for peak := maxInFlight.Load(); now > peak && !maxInFlight.CompareAndSwap(peak, now); peak = maxInFlight.Load() {
-			}
-			sr, err := b.streamRun(ctx, threads[i])
-			inFlight.Add(-1)
-			if err != nil {
-				failed.Add(1)
-				firstErr.CompareAndSwap(nil, err)
-				bad[i] = true
-				return
-			}
-			added[i] = sr.total - bare
-			firsts[i] = sr.firstDelta
-			all[i] = sr
-		}()
-	}
 	cpu0, self0 := cpuTime(b.serverPid), cpuTime(os.Getpid())
 	t0 := time.Now()
-	start = t0
-	close(gate)
-	wg.Wait()
+	b.burst(func(i int) {
+		now := inFlight.Add(1)
+		for peak := maxInFlight.Load(); now > peak && !maxInFlight.CompareAndSwap(peak, now); peak = maxInFlight.Load() {
+		}
+		sr, err := b.streamRun(ctx, threads[i])
+		inFlight.Add(-1)
+		if err != nil {
+			failed.Add(1)
+			firstErr.CompareAndSwap(nil, err)
+			bad[i] = true
+			return
+		}
+		added[i] = sr.total - bare
+		firsts[i] = sr.firstDelta
+		all[i] = sr
+	})
 	res.wall = time.Since(t0)
 	res.peak = maxInFlight.Load()
 	res.modelStart, res.modelEnd = b.model.offsets(t0)
@@ -769,33 +757,40 @@ func (b *bench) concurrent(bare time.Duration) (concurrentResult, error) {
 // controlBurst makes o.concurrent bare calls against base, started as (c)'s
 // runs are, and returns each one's time minus bare.
 func (b *bench) controlBurst(ctx context.Context, base string, bare time.Duration) ([]time.Duration, error) {
-	n := b.o.concurrent
-	took := make([]time.Duration, n)
+	took := make([]time.Duration, b.o.concurrent)
 	var firstErr atomic.Value
+	b.burst(func(i int) {
+		_, total, err := b.callVia(ctx, base, false)
+		if err != nil {
+			firstErr.CompareAndSwap(nil, err)
+			return
+		}
+		took[i] = total - bare
+	})
+	if e := firstErr.Load(); e != nil {
+		return nil, e.(error)
+	}
+	return took, nil
+}
+
+// burst calls fn(i) for every i below o.concurrent, each from its own
+// goroutine started at its offset from a common start, and waits for all.
+func (b *bench) burst(fn func(i int)) {
 	var wg sync.WaitGroup
 	gate := make(chan struct{})
 	var start time.Time
-	for i := range n {
+	for i := range b.o.concurrent {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			<-gate
 			time.Sleep(time.Until(start.Add(b.offset(i))))
-			_, total, err := b.callVia(ctx, base, false)
-			if err != nil {
-				firstErr.CompareAndSwap(nil, err)
-				return
-			}
-			took[i] = total - bare
+			fn(i)
 		}()
 	}
 	start = time.Now()
 	close(gate)
 	wg.Wait()
-	if e := firstErr.Load(); e != nil {
-		return nil, e.(error)
-	}
-	return took, nil
 }
 
 // offset is when (c)'s i-th call starts after the burst's start.
