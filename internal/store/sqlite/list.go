@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -70,38 +69,50 @@ func pick(cond bool, a, b string) string {
 // listPage reads one page of q, decoding each row's JSON into a T.
 func listPage[T any](ctx context.Context, s *Store, q listQuery, p store.ListParams) (*store.Page[T], error) {
 	query, args, reversed := q.build(p)
-	rows, err := s.query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	limit := p.Limit
 	if limit <= 0 {
 		limit = defaultLimit
 	}
-	// Most pages are short (a new thread's messages): let append size them.
-	page := &store.Page[T]{Data: make([]T, 0, min(limit, 8))}
-	var data sql.RawBytes
-	for rows.Next() {
-		if len(page.Data) == limit {
-			page.HasMore = true
-			break
-		}
-		if err := rows.Scan(&data); err != nil {
-			return nil, err
-		}
+	raw, more, err := s.queryData(ctx, limit, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	page := &store.Page[T]{Data: make([]T, 0, len(raw)), HasMore: more}
+	for _, data := range raw {
 		page.Data = append(page.Data, *new(T))
 		if err := json.Unmarshal(data, &page.Data[len(page.Data)-1]); err != nil {
 			return nil, fmt.Errorf("sqlite: decode %s row: %w", q.table, err)
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
 	if reversed {
 		slices.Reverse(page.Data)
 	}
 	return page, nil
+}
+
+// queryData reads the first column of at most limit rows of query, and
+// whether more rows followed. The rows are copied out and the connection
+// released before anything decodes them: under load a connection held
+// through decoding is held while its goroutine waits for a CPU, and the
+// others queue for the pool.
+func (s *Store) queryData(ctx context.Context, limit int, query string, args ...any) (data [][]byte, more bool, err error) {
+	rows, err := s.query(ctx, query, args...)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if len(data) == limit {
+			more = true
+			break
+		}
+		var b []byte // Scan copies into a nil []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, false, err
+		}
+		data = append(data, b)
+	}
+	return data, more, rows.Err()
 }
 
 // getJSON reads one object's JSON with query on the read pool and decodes
