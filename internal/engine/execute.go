@@ -317,7 +317,9 @@ func (x *execution) openMessage(ctx context.Context, st *turnState) error {
 		AssistantID: &asstID, RunID: &runID, Attachments: []schema.MessageAttachment{}, Metadata: schema.Metadata{},
 	}
 	step.StepDetails.MessageCreation = &schema.MessageCreation{MessageID: msg.ID}
-	if err := x.save(ctx, &store.RunSaveParams{Steps: []*schema.RunStep{step}, Messages: []*schema.Message{msg}}); err != nil {
+	// Opening a message or tool step changes only steps and messages: every
+	// change to the run is saved before the model is called again.
+	if err := x.save(ctx, &store.RunSaveParams{RunUnchanged: true, Steps: []*schema.RunStep{step}, Messages: []*schema.Message{msg}}); err != nil {
 		return err
 	}
 	st.msgStep, st.msg = step, msg
@@ -339,7 +341,7 @@ func (x *execution) openMessage(ctx context.Context, st *turnState) error {
 func (x *execution) openToolStep(ctx context.Context, st *turnState) error {
 	step := x.newStep(schema.StepToolCalls)
 	step.StepDetails.ToolCalls = []schema.ToolCall{}
-	if err := x.save(ctx, &store.RunSaveParams{Steps: []*schema.RunStep{step}}); err != nil {
+	if err := x.save(ctx, &store.RunSaveParams{RunUnchanged: true, Steps: []*schema.RunStep{step}}); err != nil {
 		return err
 	}
 	st.toolStep = step

@@ -195,6 +195,10 @@ type RunSaveParams struct {
 	// executor's writes never undo a metadata update made meanwhile by the
 	// API (possibly on another replica).
 	KeepMetadata bool
+	// RunUnchanged says Run is as the caller's last save left it (a save
+	// that only adds steps or messages): the guards above are checked, and
+	// a backend may skip rewriting the run.
+	RunUnchanged bool
 	// Steps and Messages are inserted or replaced (by id), keeping their
 	// original list position when replaced.
 	Steps    []*schema.RunStep

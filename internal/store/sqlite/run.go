@@ -236,14 +236,18 @@ func (s *Store) exists(ctx context.Context, query string, args ...any) error {
 // object outside the run's thread is store.ErrConflict.
 func (s *Store) RunSave(ctx context.Context, projectID string, p *store.RunSaveParams) error {
 	r := p.Run
-	data, err := json.Marshal(r)
-	if err != nil {
-		return err
+	var data []byte
+	var meta string
+	if !p.RunUnchanged {
+		var err error
+		if data, err = json.Marshal(r); err != nil {
+			return err
+		}
+		if meta, err = metaText(r); err != nil {
+			return err
+		}
 	}
-	meta, err := metaText(r)
-	if err != nil {
-		return err
-	}
+	var err error
 	sdata := make([][]byte, len(p.Steps))
 	for i, st := range p.Steps {
 		if st.RunID != r.ID || st.ThreadID != r.ThreadID {
@@ -259,37 +263,12 @@ func (s *Store) RunSave(ctx context.Context, projectID string, p *store.RunSaveP
 		return err
 	}
 	return s.inTx(ctx, func(tx *wtx) error {
-		// The guards are in the UPDATE; only when it changes nothing does a
-		// read say why. Keeping the metadata splices the stored one in only
-		// when it differs from r's (see migration 005).
-		res, err := tx.exec(`UPDATE runs SET status = ?, created_at = ?, expires_at = ?,
-    data = CASE WHEN NOT ? OR meta = ? THEN ? ELSE json_set(?, '$.metadata', json(COALESCE(meta, json_extract(data, '$.metadata')))) END,
-    meta = CASE WHEN NOT ? THEN ? ELSE COALESCE(meta, json(json_extract(data, '$.metadata'))) END,
-    lease_owner = CASE WHEN ? THEN lease_owner END,
-    lease_expires_at = CASE WHEN ? THEN lease_expires_at END,
-    attempts = CASE WHEN ? THEN attempts ELSE 0 END
-WHERE id = ? AND project_id = ? AND thread_id = ? AND (? = '' OR lease_owner = ?) AND (? = '' OR status = ?)`,
-			r.Status, r.CreatedAt, r.ExpiresAt, p.KeepMetadata, meta, data, data, p.KeepMetadata, meta,
-			leased(r.Status), leased(r.Status), leased(r.Status),
-			r.ID, projectID, r.ThreadID, p.Owner, p.Owner, p.ExpectStatus, p.ExpectStatus)
-		if err != nil {
-			return err
-		}
-		if affectedOne(res) != nil {
-			row, err := tx.queryRow(`SELECT status, lease_owner FROM runs WHERE id = ? AND project_id = ? AND thread_id = ?`,
-				r.ID, projectID, r.ThreadID)
-			if err != nil {
+		if p.RunUnchanged {
+			if err := runGuard(tx, projectID, p); err != nil {
 				return err
 			}
-			var status string
-			var owner sql.NullString
-			if err := row.Scan(&status, &owner); err != nil {
-				return mapErr(err)
-			}
-			if p.Owner != "" && owner.String != p.Owner {
-				return store.ErrLeaseLost
-			}
-			return fmt.Errorf("%w: run %s is %s, not %s", store.ErrConflict, r.ID, status, p.ExpectStatus)
+		} else if err := runUpdate(tx, projectID, p, data, meta); err != nil {
+			return err
 		}
 		for i, st := range p.Steps {
 			res, err := tx.exec(upsertStep, st.ID, projectID, r.ThreadID, r.ID, st.CreatedAt, sdata[i])
@@ -311,6 +290,57 @@ WHERE id = ? AND project_id = ? AND thread_id = ? AND (? = '' OR lease_owner = ?
 		}
 		return nil
 	})
+}
+
+// runUpdate rewrites p.Run, guarded by p's expectations, in one UPDATE; only
+// when it changes nothing does a read (runGuard) say why. Keeping the
+// metadata splices the stored one in only when it differs from the run's
+// (see migration 005).
+func runUpdate(tx *wtx, projectID string, p *store.RunSaveParams, data []byte, meta string) error {
+	r := p.Run
+	res, err := tx.exec(`UPDATE runs SET status = ?, created_at = ?, expires_at = ?,
+    data = CASE WHEN NOT ? OR meta = ? THEN ? ELSE json_set(?, '$.metadata', json(COALESCE(meta, json_extract(data, '$.metadata')))) END,
+    meta = CASE WHEN NOT ? THEN ? ELSE COALESCE(meta, json(json_extract(data, '$.metadata'))) END,
+    lease_owner = CASE WHEN ? THEN lease_owner END,
+    lease_expires_at = CASE WHEN ? THEN lease_expires_at END,
+    attempts = CASE WHEN ? THEN attempts ELSE 0 END
+WHERE id = ? AND project_id = ? AND thread_id = ? AND (? = '' OR lease_owner = ?) AND (? = '' OR status = ?)`,
+		r.Status, r.CreatedAt, r.ExpiresAt, p.KeepMetadata, meta, data, data, p.KeepMetadata, meta,
+		leased(r.Status), leased(r.Status), leased(r.Status),
+		r.ID, projectID, r.ThreadID, p.Owner, p.Owner, p.ExpectStatus, p.ExpectStatus)
+	if err != nil {
+		return err
+	}
+	if affectedOne(res) != nil {
+		if err := runGuard(tx, projectID, p); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: run %s changed no row", store.ErrConflict, r.ID)
+	}
+	return nil
+}
+
+// runGuard checks p's expectations against the stored run: ErrNotFound,
+// ErrLeaseLost or ErrConflict.
+func runGuard(tx *wtx, projectID string, p *store.RunSaveParams) error {
+	r := p.Run
+	row, err := tx.queryRow(`SELECT status, lease_owner FROM runs WHERE id = ? AND project_id = ? AND thread_id = ?`,
+		r.ID, projectID, r.ThreadID)
+	if err != nil {
+		return err
+	}
+	var status string
+	var owner sql.NullString
+	if err := row.Scan(&status, &owner); err != nil {
+		return mapErr(err)
+	}
+	if p.Owner != "" && owner.String != p.Owner {
+		return store.ErrLeaseLost
+	}
+	if p.ExpectStatus != "" && status != p.ExpectStatus {
+		return fmt.Errorf("%w: run %s is %s, not %s", store.ErrConflict, r.ID, status, p.ExpectStatus)
+	}
+	return nil
 }
 
 // RunClaim leases the oldest claimable run (or only p.RunID) to p.Owner

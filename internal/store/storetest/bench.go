@@ -159,7 +159,7 @@ func BenchRunSaveParallel(b *testing.B, newStore func(b *testing.B) store.Store)
 			step := &schema.RunStep{ID: schema.NewID(schema.PrefixStep), Object: "thread.run.step", CreatedAt: 1,
 				RunID: r.ID, ThreadID: r.ThreadID, Type: schema.StepMessageCreation, Status: schema.StepInProgress,
 				StepDetails: schema.StepDetails{Type: schema.StepMessageCreation, MessageCreation: &schema.MessageCreation{MessageID: m.ID}}}
-			if err := s.RunSave(ctx, "proj_1", &store.RunSaveParams{Run: r, ExpectStatus: schema.RunInProgress, Owner: "bench", KeepMetadata: true,
+			if err := s.RunSave(ctx, "proj_1", &store.RunSaveParams{Run: r, ExpectStatus: schema.RunInProgress, Owner: "bench", KeepMetadata: true, RunUnchanged: true,
 				Steps: []*schema.RunStep{step}, Messages: []*schema.Message{m}}); err != nil {
 				b.Error(err)
 				return

@@ -416,6 +416,50 @@ func testRun(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 		assertRun(t, b, b.proj, &cancelling)
 	})
+	t.Run("SaveRunUnchanged", func(t *testing.T) {
+		t.Parallel()
+		// An executor opening a message or tool step saves only those, with
+		// every guard still checked.
+		b := setup(t, newStore)
+		r := runWithThread(t, b, b.proj, 1, schema.RunQueued)
+		_, err := claim(b, "worker-a", t0, r.ID)
+		must(t, "RunClaim", err)
+		r.Status = schema.RunInProgress
+		must(t, "RunSave in_progress", b.s.RunSave(b.ctx, b.proj, &store.RunSaveParams{Run: r, ExpectStatus: schema.RunQueued, Owner: "worker-a"}))
+		st, m := newStep(r, 2), newMessage(r.ThreadID, 2, "")
+		m.Role, m.RunID = "assistant", ptr(r.ID)
+		open := func(owner, expect string) error {
+			return b.s.RunSave(b.ctx, b.proj, &store.RunSaveParams{Run: r, RunUnchanged: true, Owner: owner, ExpectStatus: expect,
+				Steps: []*schema.RunStep{st}, Messages: []*schema.Message{m}})
+		}
+		if err := open("worker-b", schema.RunInProgress); !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("RunUnchanged save by a non-owner: got %v, want store.ErrLeaseLost", err)
+		}
+		if err := open("worker-a", schema.RunQueued); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("RunUnchanged save with a stale ExpectStatus: got %v, want store.ErrConflict", err)
+		}
+		if got := stepIDs(t, b, b.proj, r); len(got) != 0 {
+			t.Fatalf("refused saves wrote steps %v", got)
+		}
+		if got := messageIDs(t, b, b.proj, r.ThreadID, ""); len(got) != 0 {
+			t.Fatalf("refused saves wrote messages %v", got)
+		}
+		must(t, "RunUnchanged save by the owner", open("worker-a", schema.RunInProgress))
+		assertRun(t, b, b.proj, r)
+		if got := stepIDs(t, b, b.proj, r); !slices.Equal(got, []string{st.ID}) {
+			t.Fatalf("steps = %v, want [%s]", got, st.ID)
+		}
+		gotMsg, err := b.s.MessageGet(b.ctx, b.proj, r.ThreadID, m.ID)
+		must(t, "MessageGet", err)
+		assertJSONEqual(t, gotMsg, m)
+		// A run that is gone is not found.
+		gone := *r
+		gone.ID = schema.NewID(schema.PrefixRun)
+		err = b.s.RunSave(b.ctx, b.proj, &store.RunSaveParams{Run: &gone, RunUnchanged: true, Owner: "worker-a"})
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("RunUnchanged save of a missing run: got %v, want store.ErrNotFound", err)
+		}
+	})
 	t.Run("SaveKeepMetadata", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, newStore)
