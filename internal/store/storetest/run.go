@@ -29,6 +29,15 @@ func runWithThread(t *testing.T, b *testBundle, proj string, createdAt int64, st
 	return r
 }
 
+// claimedRun creates a queued run on a new thread and claims it for owner.
+func claimedRun(t *testing.T, b *testBundle, owner string) *schema.Run {
+	t.Helper()
+	r := runWithThread(t, b, b.proj, 1, schema.RunQueued)
+	_, err := claim(b, owner, t0, r.ID)
+	must(t, "RunClaim", err)
+	return r
+}
+
 // assertRun fails unless the stored run equals want.
 func assertRun(t *testing.T, b *testBundle, proj string, want *schema.Run) {
 	t.Helper()
@@ -421,9 +430,7 @@ func testRun(t *testing.T, newStore func(t *testing.T) store.Store) {
 		// An executor opening a message or tool step saves only those, with
 		// every guard still checked.
 		b := setup(t, newStore)
-		r := runWithThread(t, b, b.proj, 1, schema.RunQueued)
-		_, err := claim(b, "worker-a", t0, r.ID)
-		must(t, "RunClaim", err)
+		r := claimedRun(t, b, "worker-a")
 		r.Status = schema.RunInProgress
 		must(t, "RunSave in_progress", b.s.RunSave(b.ctx, b.proj, &store.RunSaveParams{Run: r, ExpectStatus: schema.RunQueued, Owner: "worker-a"}))
 		st, m := newStep(r, 2), newMessage(r.ThreadID, 2, "")
@@ -520,9 +527,7 @@ func testRun(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("LeaseRelease", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, newStore)
-		r := runWithThread(t, b, b.proj, 1, schema.RunQueued)
-		_, err := claim(b, "worker-a", t0, r.ID)
-		must(t, "RunClaim", err)
+		r := claimedRun(t, b, "worker-a")
 		r.Status = schema.RunRequiresAction
 		must(t, "RunSave", b.s.RunSave(b.ctx, b.proj, &store.RunSaveParams{Run: r, Owner: "worker-a"}))
 		// Waiting for the client releases the lease.
