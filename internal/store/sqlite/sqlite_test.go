@@ -236,3 +236,60 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		t.Error("cancelled write succeeded")
 	}
 }
+
+// Runs written before migration 005 have no meta: an executor's save that
+// keeps the metadata still keeps the stored one, and fills meta in.
+func TestKeepMetadataOfRunsWithoutMeta(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	p, err := s.ProjectCreate(ctx, &store.ProjectCreateParams{ID: "proj_1", Name: "p", CreatedAt: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := &schema.Thread{ID: schema.NewID(schema.PrefixThread), Object: "thread", CreatedAt: 1, Metadata: schema.Metadata{}}
+	r := &schema.Run{ID: schema.NewID(schema.PrefixRun), Object: "thread.run", CreatedAt: 1, ThreadID: th.ID,
+		Status: schema.RunQueued, Model: "m", Tools: []schema.Tool{}, Metadata: schema.Metadata{"tier": "gold"},
+		TruncationStrategy: schema.TruncationStrategy{Type: schema.TruncationAuto}}
+	if err := s.RunCreateWithThread(ctx, p.ID, th, nil, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.write.ExecContext(ctx, `UPDATE runs SET meta = NULL WHERE id = ?`, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	stale := *r
+	stale.Status, stale.Metadata = schema.RunInProgress, schema.Metadata{}
+	if err := s.RunSave(ctx, p.ID, &store.RunSaveParams{Run: &stale, ExpectStatus: schema.RunQueued, KeepMetadata: true}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.RunGet(ctx, p.ID, th.ID, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != schema.RunInProgress || got.Metadata["tier"] != "gold" || len(got.Metadata) != 1 {
+		t.Fatalf("run after the save: status %s, metadata %v; want in_progress, the stored metadata", got.Status, got.Metadata)
+	}
+	var meta string
+	if err := s.read.QueryRowContext(ctx, `SELECT meta FROM runs WHERE id = ?`, r.ID).Scan(&meta); err != nil {
+		t.Fatal(err)
+	}
+	if meta != `{"tier":"gold"}` {
+		t.Fatalf("meta = %s, want the stored metadata", meta)
+	}
+	// With meta filled in, a copy holding the current metadata is written
+	// as it is, and a stale one still gets the stored metadata.
+	current := *got
+	current.Instructions = "changed"
+	if err := s.RunSave(ctx, p.ID, &store.RunSaveParams{Run: &current, ExpectStatus: schema.RunInProgress, KeepMetadata: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = s.RunGet(ctx, p.ID, th.ID, r.ID); err != nil || got.Instructions != "changed" || got.Metadata["tier"] != "gold" {
+		t.Fatalf("run after saving the current copy: %+v, %v", got, err)
+	}
+	stale.Status = schema.RunCompleted
+	if err := s.RunSave(ctx, p.ID, &store.RunSaveParams{Run: &stale, ExpectStatus: schema.RunInProgress, KeepMetadata: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = s.RunGet(ctx, p.ID, th.ID, r.ID); err != nil || got.Status != schema.RunCompleted || got.Metadata["tier"] != "gold" {
+		t.Fatalf("run after the last save: %+v, %v", got, err)
+	}
+}
