@@ -196,8 +196,8 @@ type RunSaveParams struct {
 	// API (possibly on another replica).
 	KeepMetadata bool
 	// RunUnchanged says Run is as the caller's last save left it (a save
-	// that only adds steps or messages): the guards above are checked, and
-	// a backend may skip rewriting the run.
+	// that only adds steps or messages): the guards above are checked and
+	// the run is not rewritten.
 	RunUnchanged bool
 	// Steps and Messages are inserted or replaced (by id), keeping their
 	// original list position when replaced.

@@ -221,27 +221,29 @@ WHERE id = $1 AND project_id = $2 AND thread_id = $3 FOR UPDATE`,
 		if p.ExpectStatus != "" && status != p.ExpectStatus {
 			return fmt.Errorf("%w: run %s is %s, not %s", store.ErrConflict, r.ID, status, p.ExpectStatus)
 		}
-		w := r
-		if p.KeepMetadata {
-			kept := *r
-			kept.Metadata = nil
-			if len(metadata) > 0 {
-				if err := json.Unmarshal(metadata, &kept.Metadata); err != nil {
-					return fmt.Errorf("postgres: run save: stored metadata: %w", err)
-				}
-			}
-			w = &kept
-		}
-		data, err := json.Marshal(w)
-		if err != nil {
-			return err
-		}
 		b := &pgx.Batch{}
-		b.Queue(`UPDATE runs SET status = $1, created_at = $2, expires_at = $3, data = $4,
+		if !p.RunUnchanged {
+			w := r
+			if p.KeepMetadata {
+				kept := *r
+				kept.Metadata = nil
+				if len(metadata) > 0 {
+					if err := json.Unmarshal(metadata, &kept.Metadata); err != nil {
+						return fmt.Errorf("postgres: run save: stored metadata: %w", err)
+					}
+				}
+				w = &kept
+			}
+			data, err := json.Marshal(w)
+			if err != nil {
+				return err
+			}
+			b.Queue(`UPDATE runs SET status = $1, created_at = $2, expires_at = $3, data = $4,
     lease_owner = CASE WHEN $5 THEN lease_owner END,
     lease_expires_at = CASE WHEN $5 THEN lease_expires_at END,
     attempts = CASE WHEN $5 THEN attempts ELSE 0 END
 WHERE seq = $6`, r.Status, r.CreatedAt, r.ExpiresAt, data, leased(r.Status), seq)
+		}
 		for i, st := range p.Steps {
 			b.Queue(upsertStep, st.ID, projectID, r.ThreadID, r.ID, st.CreatedAt, sdata[i]).Exec(func(tag pgconn.CommandTag) error {
 				if tag.RowsAffected() == 0 {

@@ -42,6 +42,9 @@ func queueMessages(b *pgx.Batch, projectID, threadID string, messages []*schema.
 // runBatch sends b inside tx in one round trip and returns the first
 // error, mapped.
 func runBatch(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
+	if b.Len() == 0 {
+		return nil
+	}
 	return mapErr(tx.SendBatch(ctx, b).Close())
 }
 

@@ -435,8 +435,11 @@ func testRun(t *testing.T, newStore func(t *testing.T) store.Store) {
 		must(t, "RunSave in_progress", b.s.RunSave(b.ctx, b.proj, &store.RunSaveParams{Run: r, ExpectStatus: schema.RunQueued, Owner: "worker-a"}))
 		st, m := newStep(r, 2), newMessage(r.ThreadID, 2, "")
 		m.Role, m.RunID = "assistant", ptr(r.ID)
+		// The run passed is not written: its change must not show.
+		unwritten := *r
+		unwritten.Instructions = "not written"
 		open := func(owner, expect string) error {
-			return b.s.RunSave(b.ctx, b.proj, &store.RunSaveParams{Run: r, RunUnchanged: true, Owner: owner, ExpectStatus: expect,
+			return b.s.RunSave(b.ctx, b.proj, &store.RunSaveParams{Run: &unwritten, RunUnchanged: true, Owner: owner, ExpectStatus: expect,
 				Steps: []*schema.RunStep{st}, Messages: []*schema.Message{m}})
 		}
 		if err := open("worker-b", schema.RunInProgress); !errors.Is(err, store.ErrLeaseLost) {
