@@ -230,16 +230,16 @@ func (s *Store) exists(ctx context.Context, query string, args ...any) error {
 }
 
 // RunSave writes one run transition in one transaction: it checks the
-// guards of p, writes the run (releasing the lease unless the new status
-// keeps it) and upserts p's steps and messages, which must belong to the
+// guards of p, writes the run unless p.RunUnchanged (releasing the lease
+// unless the new status keeps it) and upserts p's steps and messages, which must belong to the
 // run (steps) or its thread (messages). A step or message id taken by an
 // object outside the run's thread is store.ErrConflict.
 func (s *Store) RunSave(ctx context.Context, projectID string, p *store.RunSaveParams) error {
 	r := p.Run
 	var data []byte
 	var meta string
+	var err error
 	if !p.RunUnchanged {
-		var err error
 		if data, err = json.Marshal(r); err != nil {
 			return err
 		}
@@ -247,7 +247,6 @@ func (s *Store) RunSave(ctx context.Context, projectID string, p *store.RunSaveP
 			return err
 		}
 	}
-	var err error
 	sdata := make([][]byte, len(p.Steps))
 	for i, st := range p.Steps {
 		if st.RunID != r.ID || st.ThreadID != r.ThreadID {
