@@ -210,9 +210,10 @@ func (s *Store) RunSave(ctx context.Context, projectID string, p *store.RunSaveP
 		var status string
 		var owner *string
 		var metadata []byte
-		if err := tx.QueryRow(ctx, `SELECT seq, status, lease_owner, data->'metadata' FROM runs
+		// The stored metadata is read only when the run is rewritten keeping it.
+		if err := tx.QueryRow(ctx, `SELECT seq, status, lease_owner, CASE WHEN $4 THEN data->'metadata' END FROM runs
 WHERE id = $1 AND project_id = $2 AND thread_id = $3 FOR UPDATE`,
-			r.ID, projectID, r.ThreadID).Scan(&seq, &status, &owner, &metadata); err != nil {
+			r.ID, projectID, r.ThreadID, p.KeepMetadata && !p.RunUnchanged).Scan(&seq, &status, &owner, &metadata); err != nil {
 			return mapErr(err)
 		}
 		if p.Owner != "" && (owner == nil || *owner != p.Owner) {
